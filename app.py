@@ -1,0 +1,58 @@
+"""The Flask application factory: configuration, database, Zalo client, blueprints and CLI.
+
+Nothing runs at import time; `create_app()` builds everything, so tests and the worker each get
+their own instance.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from dotenv import load_dotenv
+from flask import Flask
+
+import config as config_module
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Create the app. With `test_config`, the environment and `.env` are ignored (hermetic tests)."""
+    if test_config is None:
+        load_dotenv()
+        settings = config_module.load()
+    else:
+        settings = config_module.load(environ={}, overrides=test_config)
+
+    app = Flask(__name__, template_folder="handlers/templates", static_folder="handlers/static")
+    app.config.update(settings)
+    app.config["MAX_CONTENT_LENGTH"] = settings.get("MAX_CONTENT_LENGTH", 16 * 1024 * 1024)
+    _configure_logging(settings["LOG_LEVEL"])
+
+    from handlers import cli, runtime
+
+    runtime.init_app(app)
+    _register_blueprints(app)
+    cli.init_app(app)
+    return app
+
+
+def _register_blueprints(app: Flask) -> None:
+    from handlers import console, site, webhook
+
+    app.register_blueprint(site.bp)
+    app.register_blueprint(webhook.bp)
+    app.register_blueprint(console.bp)
+    if app.config["SANDBOX"]:
+        from handlers import sandbox, simulator
+
+        app.register_blueprint(sandbox.bp)
+        app.register_blueprint(simulator.bp)
+
+
+def _configure_logging(level: str) -> None:
+    root = logging.getLogger()
+    if not root.handlers:
+        logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("bot").setLevel(level)
+    logging.getLogger("cases").setLevel(level)
+    logging.getLogger("handlers").setLevel(level)

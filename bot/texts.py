@@ -1,0 +1,240 @@
+"""Every sentence the bot says to a citizen, in Vietnamese, in one place.
+
+The citizen is addressed as "Ông/Bà" throughout, and the bot signs as the agency, never as a bot.
+Keep messages short enough for a phone screen; `split_text` cuts anything longer than Zalo's
+2,000-character limit.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+MAX_MESSAGE = 2000
+CONSENT_VERSION = "2026-11-v1"
+
+# Limits stated to the citizen (kept here so the text and the check never disagree).
+TITLE_MIN, TITLE_MAX = 10, 200
+CONTENT_MIN, CONTENT_MAX = 20, 5000
+MAX_ATTACHMENTS = 10
+ADDRESS_MIN, ADDRESS_MAX = 5, 300
+
+HOW_TO_CHOOSE = "Ông/Bà bấm nút hoặc gõ số thứ tự."
+
+# --- Menu and welcome -------------------------------------------------------------------------
+WELCOME = (
+    "{agency} xin chào Ông/Bà!\n"
+    "Đây là kênh tiếp nhận phản ánh, kiến nghị (PAKN) của người dân và doanh nghiệp "
+    "về quy định hành chính và dịch vụ công."
+)
+MENU_QUESTION = "Ông/Bà cần hỗ trợ gì?"
+MENU_SUBMIT = "Gửi phản ánh, kiến nghị"
+MENU_LOOKUP = "Tra cứu"
+MENU_GUIDE = "Hướng dẫn"
+UNKNOWN_OUTSIDE_FLOW = "Cảm ơn Ông/Bà đã nhắn tin."
+GUIDE = (
+    "Hướng dẫn gửi phản ánh, kiến nghị:\n"
+    "1. Chọn \"Gửi phản ánh, kiến nghị\" và trả lời lần lượt các câu hỏi.\n"
+    "2. Sau khi gửi, Ông/Bà nhận được mã PAKN để tra cứu.\n"
+    "3. Cơ quan trả lời trong thời hạn {answer_days} ngày; kết quả được gửi qua Zalo này.\n"
+    "Ở bất kỳ bước nào, Ông/Bà có thể gõ: \"menu\" để về danh mục chính, \"quay lại\" để trở lại "
+    "câu hỏi trước, \"hủy\" để hủy, \"trợ giúp\" để xem hướng dẫn.\n"
+    "Đường dây nóng: {hotline}."
+)
+
+# --- Universal commands -----------------------------------------------------------------------
+CANCELLED = "Đã hủy nội dung đang soạn. Ông/Bà có thể bắt đầu lại bất cứ lúc nào."
+NOTHING_TO_CANCEL = "Hiện không có nội dung nào đang soạn."
+HELP_FOOTER = (
+    "Các lệnh dùng được mọi lúc: \"menu\", \"quay lại\", \"hủy\", \"trợ giúp\"."
+)
+APOLOGY = (
+    "Xin lỗi Ông/Bà, hệ thống gặp sự cố khi xử lý tin nhắn vừa rồi. "
+    "Tin nhắn đã được lưu lại; Ông/Bà vui lòng thử lại sau ít phút hoặc gõ \"menu\"."
+)
+STALE_DRAFT = (
+    "Ông/Bà có một phản ánh, kiến nghị đang soạn dở từ {since}. Ông/Bà muốn tiếp tục hay bắt đầu lại?"
+)
+RESUME_CONTINUE = "Tiếp tục"
+RESUME_RESTART = "Bắt đầu lại"
+
+# --- Invalid input ----------------------------------------------------------------------------
+INVALID_CHOICE = "Xin lỗi, hệ thống chưa nhận ra lựa chọn của Ông/Bà."
+TEXT_EXPECTED = "Ở bước này, Ông/Bà vui lòng gõ nội dung bằng chữ."
+MEDIA_NOT_ACCEPTED = "Hệ thống chỉ nhận ảnh và tệp tài liệu (PDF, Word, Excel); chưa nhận âm thanh, video hay nhãn dán."
+
+# --- Submission flow --------------------------------------------------------------------------
+SCOPE = (
+    "Phản ánh, kiến nghị là ý kiến về quy định hành chính, thủ tục hành chính, "
+    "hành vi của cơ quan, cán bộ khi giải quyết công việc, hoặc đề xuất sáng kiến.\n"
+    "Khiếu nại, tố cáo và yêu cầu tư vấn pháp luật không thuộc phạm vi này."
+)
+SCOPE_CONTINUE = "Tiếp tục gửi PAKN"
+SCOPE_COMPLAINT = "Khiếu nại, tố cáo"
+SCOPE_LEGAL = "Tư vấn pháp luật"
+REDIRECT_COMPLAINT = (
+    "Khiếu nại, tố cáo được giải quyết theo Luật Khiếu nại và Luật Tố cáo, không qua kênh PAKN. "
+    "Ông/Bà vui lòng gửi đơn trực tiếp đến cơ quan có thẩm quyền hoặc Ban Tiếp công dân; "
+    "thông tin thêm qua đường dây nóng {hotline}."
+)
+REDIRECT_LEGAL = (
+    "Kênh PAKN không thực hiện tư vấn pháp luật. Ông/Bà có thể liên hệ Trung tâm trợ giúp pháp lý "
+    "nhà nước hoặc tổ chức hành nghề luật sư; thông tin thêm qua đường dây nóng {hotline}."
+)
+ASK_KIND = "Ông/Bà muốn gửi phản ánh hay kiến nghị?"
+KIND_FEEDBACK = "Phản ánh"
+KIND_PETITION = "Kiến nghị"
+KIND_HINT = (
+    "Phản ánh: nêu sự việc, vướng mắc, hành vi chưa đúng. "
+    "Kiến nghị: đề xuất sửa đổi quy định hoặc giải pháp."
+)
+ASK_FIELD = "Nội dung thuộc lĩnh vực nào?"
+NO_FIELDS = "Xin lỗi, hệ thống chưa sẵn sàng tiếp nhận. Ông/Bà vui lòng thử lại sau."
+ASK_UNIT = "Đơn vị tiếp nhận đề xuất: {unit}. Ông/Bà đồng ý hay chọn đơn vị khác?"
+UNIT_ACCEPT = "Đồng ý"
+UNIT_OTHER = "Chọn đơn vị khác"
+ASK_UNIT_PICK = "Ông/Bà chọn đơn vị tiếp nhận:"
+ASK_TITLE = "Ông/Bà vui lòng gõ tiêu đề ngắn gọn ({min}–{max} ký tự)."
+TITLE_TOO_SHORT = "Tiêu đề quá ngắn (tối thiểu {min} ký tự)."
+TITLE_TOO_LONG = "Tiêu đề quá dài (tối đa {max} ký tự)."
+ASK_CONTENT = (
+    "Ông/Bà vui lòng trình bày nội dung (có thể gửi nhiều tin nhắn, tối đa {max} ký tự). "
+    "Gõ \"xong\" khi đã trình bày đủ."
+)
+ASK_CONTENT_EDIT = "Nội dung cũ sẽ được thay thế. " + ASK_CONTENT
+CONTENT_NOTED = "Đã ghi nhận ({length}/{max} ký tự). Ông/Bà gửi tiếp hoặc gõ \"xong\"."
+CONTENT_TOO_SHORT = "Nội dung còn quá ngắn (tối thiểu {min} ký tự). Ông/Bà vui lòng trình bày thêm."
+CONTENT_TOO_LONG = (
+    "Tin nhắn này làm nội dung vượt quá {max} ký tự nên chưa được ghi nhận. "
+    "Ông/Bà vui lòng rút gọn rồi gửi lại."
+)
+CONTENT_DONE = "Xong"
+ASK_ATTACHMENTS = (
+    "Ông/Bà có thể gửi tối đa {max} ảnh hoặc tệp (PDF, Word, Excel) minh họa. "
+    "Gõ \"xong\" khi đã gửi đủ, hoặc \"bỏ qua\" nếu không có."
+)
+ASK_ATTACHMENTS_EDIT = "Các tệp đã gửi trước đó sẽ được thay thế. " + ASK_ATTACHMENTS
+ATTACHMENT_NOTED = "Đã nhận {count}/{max} tệp. Ông/Bà gửi tiếp hoặc gõ \"xong\"."
+ATTACHMENTS_FULL = "Ông/Bà đã gửi đủ {max} tệp; tệp này chưa được ghi nhận."
+ATTACHMENT_SKIP = "Bỏ qua"
+ATTACHMENT_DONE = "Xong"
+ASK_LOCATION = (
+    "Sự việc xảy ra ở đâu? Ông/Bà chia sẻ vị trí (bấm dấu + rồi chọn \"Vị trí\") "
+    "hoặc gõ địa chỉ. Gõ \"bỏ qua\" nếu không cần."
+)
+LOCATION_SKIP = "Bỏ qua"
+ADDRESS_TOO_SHORT = "Địa chỉ quá ngắn (tối thiểu {min} ký tự)."
+ADDRESS_TOO_LONG = "Địa chỉ quá dài (tối đa {max} ký tự)."
+ASK_CONTACT = (
+    "Theo quy định, PAKN cần có họ tên, địa chỉ và số điện thoại của người gửi. "
+    "Ông/Bà bấm \"Chia sẻ thông tin\" trên thẻ bên dưới, hoặc gõ họ và tên."
+)
+INFO_CARD_TITLE = "{agency}"
+INFO_CARD_SUBTITLE = "Xin cung cấp thông tin liên hệ để cơ quan trả lời phản ánh, kiến nghị"
+NAME_INVALID = "Họ tên chưa hợp lệ (2–100 ký tự, không chứa ký hiệu lạ)."
+ASK_PHONE = "Ông/Bà vui lòng gõ số điện thoại liên hệ (ví dụ 0912345678)."
+PHONE_INVALID = "Số điện thoại chưa đúng. Số di động gồm 10 chữ số, bắt đầu bằng 03, 05, 07, 08 hoặc 09."
+ASK_ADDRESS = "Ông/Bà vui lòng gõ địa chỉ liên hệ (số nhà, đường, phường/xã, tỉnh/thành phố)."
+ASK_EMAIL = "Ông/Bà gõ địa chỉ email nếu muốn nhận thêm thông tin qua email, hoặc gõ \"bỏ qua\"."
+EMAIL_INVALID = "Địa chỉ email chưa đúng (ví dụ: ten@example.com)."
+EMAIL_SKIP = "Bỏ qua"
+ASK_CONSENT = (
+    "Thông tin cá nhân của Ông/Bà chỉ được dùng để tiếp nhận, xử lý và trả lời PAKN này, "
+    "theo Luật Bảo vệ dữ liệu cá nhân. Ông/Bà có đồng ý không?"
+)
+CONSENT_YES = "Đồng ý"
+CONSENT_NO = "Không đồng ý"
+CONSENT_REQUIRED = (
+    "Theo quy định, cơ quan không tiếp nhận PAKN không rõ người gửi. Nếu không đồng ý, "
+    "Ông/Bà có thể gõ \"hủy\"; hoặc chọn \"Đồng ý\" để tiếp tục."
+)
+ASK_PRIVACY = (
+    "Khi công khai kết quả trả lời, Ông/Bà có muốn ẩn họ tên và thông tin liên hệ của mình không?"
+)
+PRIVACY_HIDE = "Ẩn thông tin của tôi"
+PRIVACY_SHOW = "Không cần ẩn"
+CONFIRM_HEADER = "Ông/Bà vui lòng kiểm tra lại:"
+CONFIRM_SEND = "Gửi PAKN"
+CONFIRM_EDIT = "Sửa thông tin"
+CONFIRM_CANCEL = "Hủy"
+ASK_EDIT = "Ông/Bà muốn sửa mục nào?"
+SUMMARY_KIND = "Loại"
+SUMMARY_FIELD = "Lĩnh vực"
+SUMMARY_UNIT = "Đơn vị tiếp nhận"
+SUMMARY_TITLE = "Tiêu đề"
+SUMMARY_CONTENT = "Nội dung"
+SUMMARY_ATTACHMENTS = "Tệp đính kèm"
+SUMMARY_LOCATION = "Địa điểm"
+SUMMARY_CONTACT = "Người gửi"
+SUMMARY_ADDRESS = "Địa chỉ liên hệ"
+SUMMARY_EMAIL = "Email"
+SUMMARY_PRIVACY = "Khi công khai"
+SUMMARY_NONE = "không có"
+SUMMARY_HIDDEN = "ẩn thông tin người gửi"
+SUMMARY_SHOWN = "hiển thị họ tên"
+SUMMARY_PIN = "vị trí đã chia sẻ ({lat}, {lng})"
+SUBMITTED = (
+    "{agency} đã tiếp nhận phản ánh, kiến nghị của Ông/Bà.\n"
+    "Mã PAKN: {code}\n"
+    "Ngày tiếp nhận: {received}\n"
+    "Thời hạn trả lời dự kiến: {due}\n"
+    "Kết quả sẽ được gửi qua Zalo này. Ông/Bà giữ mã để tra cứu (gõ \"tra cứu\")."
+)
+
+# --- Lookup and adding information ------------------------------------------------------------
+NO_CASES = "Ông/Bà chưa gửi phản ánh, kiến nghị nào qua kênh này."
+CASE_LIST_HEADER = "Các PAKN của Ông/Bà:"
+CASE_LIST_LINE = "{n}. {code} — {title} — {status} ({received})"
+CASE_LIST_FOOTER = "Ông/Bà gõ số thứ tự hoặc mã PAKN để xem chi tiết."
+CASE_NOT_FOUND = "Không tìm thấy PAKN có mã {code} trong các PAKN của Ông/Bà."
+CASE_DETAIL = (
+    "PAKN {code}\n"
+    "Tiêu đề: {title}\n"
+    "Lĩnh vực: {field}\n"
+    "Đơn vị: {unit}\n"
+    "Trạng thái: {status}\n"
+    "Ngày tiếp nhận: {received}\n"
+    "Thời hạn trả lời dự kiến: {due}"
+)
+CASE_TIMELINE_HEADER = "Quá trình xử lý:"
+CASE_TIMELINE_LINE = "• {at}: {what}"
+ADD_OR_NEW = "Ông/Bà có PAKN {code} ({title}) đang được xử lý. Ông/Bà muốn:"
+ADD_TO_CASE = "Bổ sung vào {code}"
+ADD_NEW = "Gửi PAKN mới"
+ADD_MENU = "Xem danh mục"
+ADD_NOTED = (
+    "Đã bổ sung vào PAKN {code}. Ông/Bà có thể gửi thêm nội dung hoặc ảnh; gõ \"xong\" khi hoàn tất."
+)
+ADD_DONE = "Cảm ơn Ông/Bà. Thông tin bổ sung đã được chuyển đến cán bộ xử lý PAKN {code}."
+INFO_SAVED = "Cảm ơn Ông/Bà đã cung cấp thông tin liên hệ."
+TIMELINE_RECEIVED = "Đã tiếp nhận"
+TIMELINE_CITIZEN_INFO = "Ông/Bà bổ sung thông tin"
+
+# --- Step help (shown for "trợ giúp") ---------------------------------------------------------
+STEP_HELP = {
+    "submit_content": "Ông/Bà nêu rõ sự việc: ở đâu, khi nào, ai liên quan, mong muốn được giải quyết thế nào.",
+    "submit_attachments": "Bấm dấu + trong khung chat để gửi ảnh hoặc tệp.",
+    "submit_location": "Bấm dấu + trong khung chat, chọn \"Vị trí\" để chia sẻ vị trí hiện tại.",
+    "submit_contact": "Bấm \"Chia sẻ thông tin\" trên thẻ để gửi họ tên, số điện thoại, địa chỉ từ Zalo.",
+}
+
+
+def number(value: int) -> str:
+    """Format a whole number the Vietnamese way: 5.000."""
+    return f"{value:,}".replace(",", ".")
+
+
+def split_text(text: str, limit: int = MAX_MESSAGE) -> list[str]:
+    """Split `text` (NFC) into messages of at most `limit` characters, at line or word breaks."""
+    text = unicodedata.normalize("NFC", text).strip()
+    parts: list[str] = []
+    while len(text) > limit:
+        cut = text.rfind("\n", 0, limit + 1)
+        if cut < limit // 2:
+            cut = text.rfind(" ", 0, limit + 1)
+        if cut < limit // 2:
+            cut = limit
+        parts.append(text[:cut].rstrip())
+        text = text[cut:].lstrip()
+    if text:
+        parts.append(text)
+    return parts

@@ -1,0 +1,1 @@
+"""The PAKN case domain: intake, codes, status words. Flask-free; never imports `bot`."""

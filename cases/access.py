@@ -1,0 +1,90 @@
+"""Who may see which cases and the sender's contact data, and how hidden contact data is masked.
+
+This is the interim visibility rule until the full permission system arrives: every query that
+lists or loads cases for a staff member goes through `visible_cases_filter`, so the rule can be
+replaced in one place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, false, true
+
+from cases.contact import mask_phone
+from models import Case, Staff
+
+# Roles that work across all units (the focal office and administrators).
+ALL_UNITS_ROLES = frozenset({"coordinator", "admin"})
+# Roles that work on their own unit's cases only.
+OWN_UNIT_ROLES = frozenset({"handler", "leader"})
+
+
+def visible_cases_filter(staff: Staff) -> ColumnElement[bool]:
+    """Return the WHERE clause selecting the cases `staff` may see."""
+    roles = staff.role_set
+    if roles & ALL_UNITS_ROLES:
+        return true()
+    if roles & OWN_UNIT_ROLES:
+        return Case.unit_id == staff.unit_id
+    return false()
+
+
+def can_see_contact(staff: Staff) -> bool:
+    """Tell whether `staff` may read the sender's contact data in clear."""
+    return bool(staff.role_set & ALL_UNITS_ROLES)
+
+
+def mask_name(name: str) -> str:
+    """Mask a person's name, keeping initials: "Nguyễn Văn An" -> "Ng**** V** A*"."""
+    masked = []
+    for position, word in enumerate(name.split()):
+        keep = 2 if position == 0 and len(word) > 3 else 1
+        masked.append(word[:keep] + "*" * max(len(word) - keep, 1))
+    return " ".join(masked)
+
+
+def mask_email(email: str) -> str:
+    """Mask an e-mail address, keeping the first letter and the domain: "an@x.vn" -> "a***@x.vn"."""
+    local, at, domain = email.partition("@")
+    if not at:
+        return "***"
+    return f"{local[:1]}***@{domain}"
+
+
+def mask_address(address: str) -> str:
+    """Mask an address down to its last part (usually the district or city)."""
+    head, comma, last = address.rpartition(",")
+    if not comma or not head.strip():
+        return "***"
+    return f"***, {last.strip()}"
+
+
+@dataclass(frozen=True)
+class ContactView:
+    """The sender's contact data as one staff member may see it."""
+
+    name: str
+    phone: str
+    address: str
+    email: str
+    masked: bool
+
+
+def contact_for(staff: Staff, case: Case) -> ContactView:
+    """Return the case's contact data, masked unless `staff` may read it in clear."""
+    if can_see_contact(staff):
+        return ContactView(
+            name=case.contact_name or "",
+            phone=case.contact_phone or "",
+            address=case.contact_address or "",
+            email=case.contact_email or "",
+            masked=False,
+        )
+    return ContactView(
+        name=mask_name(case.contact_name) if case.contact_name else "",
+        phone=mask_phone(case.contact_phone),
+        address=mask_address(case.contact_address) if case.contact_address else "",
+        email=mask_email(case.contact_email) if case.contact_email else "",
+        masked=True,
+    )

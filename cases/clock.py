@@ -1,0 +1,23 @@
+"""Local time for the agency (Asia/Ho_Chi_Minh) and the date formats citizens read."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+def local_date(moment: datetime) -> date:
+    """Return the agency's calendar date at an aware `moment`."""
+    return moment.astimezone(LOCAL_TZ).date()
+
+
+def format_date(day: date) -> str:
+    """Format a date as citizens write it: dd/mm/yyyy."""
+    return day.strftime("%d/%m/%Y")
+
+
+def format_datetime(moment: datetime) -> str:
+    """Format an aware moment in local time: dd/mm/yyyy HH:MM."""
+    return moment.astimezone(LOCAL_TZ).strftime("%d/%m/%Y %H:%M")

@@ -1,0 +1,91 @@
+"""Flask CLI commands: `db upgrade|downgrade|check`, `worker`, `seed-demo`, `create-staff`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from handlers.runtime import get_runtime
+
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+
+db_cli = AppGroup("db", help="Database schema (Alembic).")
+
+
+def alembic_config(url: str) -> AlembicConfig:
+    """Return an Alembic configuration for `url` using the project's migrations folder."""
+    cfg = AlembicConfig(str(MIGRATIONS / "alembic.ini"))
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["database_url"] = url
+    return cfg
+
+
+@db_cli.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
+    """Upgrade the database schema to REVISION (default: head)."""
+    command.upgrade(alembic_config(current_app.config["DATABASE_URL"]), revision)
+
+
+@db_cli.command("downgrade")
+@click.argument("revision")
+def db_downgrade(revision: str) -> None:
+    """Downgrade the database schema to REVISION."""
+    command.downgrade(alembic_config(current_app.config["DATABASE_URL"]), revision)
+
+
+@db_cli.command("check")
+def db_check() -> None:
+    """Fail when the models and the migrations disagree (run against an upgraded database)."""
+    command.check(alembic_config(current_app.config["DATABASE_URL"]))
+
+
+@click.command("seed-demo")
+def seed_demo_command() -> None:
+    """Create demo units, fields and one staff account per role, and print their credentials."""
+    from cases.demo import seed_demo
+
+    with get_runtime().sessions() as session, session.begin():
+        accounts = seed_demo(session)
+    click.echo("Tài khoản thử nghiệm (demo accounts):")
+    for account in accounts:
+        click.echo(f"  {account.username:<14} {account.password:<16} {account.roles}")
+
+
+@click.command("create-staff")
+@click.option("--username", required=True)
+@click.option("--full-name", required=True)
+@click.option("--unit", "unit_code", required=True, help="Unit code, e.g. VP-UBND.")
+@click.option("--roles", required=True, help="Comma-separated: admin,coordinator,handler,leader.")
+@click.password_option()
+def create_staff_command(username: str, full_name: str, unit_code: str, roles: str, password: str) -> None:
+    """Create a staff account."""
+    from cases.staff import StaffError, create_staff
+
+    with get_runtime().sessions() as session, session.begin():
+        try:
+            staff = create_staff(session, username, full_name, unit_code, roles.split(","), password)
+        except StaffError as error:
+            raise click.ClickException(str(error)) from None
+    click.echo(f"Created staff account {staff.username}.")
+
+
+@click.command("worker")
+def worker_command() -> None:
+    """Run the background worker (outbox sweep, attachment downloads) until SIGTERM."""
+    from bot.worker import run_worker
+
+    run_worker(current_app._get_current_object())  # type: ignore[attr-defined]
+
+
+def init_app(app: Flask) -> None:
+    """Register the CLI commands on `app`."""
+    app.cli.add_command(db_cli)
+    app.cli.add_command(seed_demo_command)
+    app.cli.add_command(create_staff_command)
+    app.cli.add_command(worker_command)

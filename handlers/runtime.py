@@ -1,0 +1,91 @@
+"""Per-app runtime objects (engine, session factory, Zalo client, dispatcher) and the request session.
+
+Handlers get a session with `db()`; it is opened lazily, bound to the request, and closed (rolled
+back if uncommitted) at teardown. Handlers commit once per request.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from flask import Flask, current_app, g
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.delivery import Dispatcher
+from bot.zalo.client import ZaloClient
+from models.db import make_engine, make_session_factory
+
+
+@dataclass
+class Runtime:
+    """What one app instance shares between requests."""
+
+    engine: Engine
+    sessions: sessionmaker[Session]
+    zalo: ZaloClient
+    dispatcher: Dispatcher
+    executor: ThreadPoolExecutor | None = field(default=None)
+
+
+def build_zalo_client(config: dict) -> ZaloClient:
+    """Create the Zalo client from the app configuration."""
+    access_token = config["ZALO_ACCESS_TOKEN"] or ""
+    return ZaloClient(
+        api_base=config["ZALO_API_BASE"],
+        oauth_base=config["ZALO_OAUTH_BASE"],
+        business_base=config["ZALO_BUSINESS_API_BASE"],
+        app_id=config["ZALO_APP_ID"],
+        app_secret=config["ZALO_APP_SECRET"] or "",
+        access_token=lambda: access_token,
+        timeout=config["ZALO_HTTP_TIMEOUT"],
+    )
+
+
+def init_app(app: Flask) -> None:
+    """Create the runtime for `app` and register the request session teardown."""
+    engine = make_engine(app.config["DATABASE_URL"])
+    sessions = make_session_factory(engine)
+    zalo = build_zalo_client(app.config)
+    mode = app.config["DISPATCH_AFTER_COMMIT"]
+    executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="dispatch") if mode == "thread" else None
+    app.extensions["pakn"] = Runtime(
+        engine=engine,
+        sessions=sessions,
+        zalo=zalo,
+        dispatcher=Dispatcher(sessions, zalo),
+        executor=executor,
+    )
+    app.teardown_appcontext(_close_session)
+
+
+def get_runtime(app: Flask | None = None) -> Runtime:
+    """Return the runtime of `app` (default: the current app)."""
+    return (app or current_app).extensions["pakn"]
+
+
+def db() -> Session:
+    """Return the session bound to the current request or app context."""
+    if "db_session" not in g:
+        g.db_session = get_runtime().sessions()
+    return g.db_session
+
+
+def _close_session(_exc: BaseException | None) -> None:
+    session = g.pop("db_session", None)
+    if session is not None:
+        session.close()
+
+
+def dispatch_after_commit(citizen_ids: set[int]) -> None:
+    """Send what the request just queued for these citizens, best effort (the worker sweeps the rest)."""
+    if not citizen_ids:
+        return
+    runtime = get_runtime()
+    mode = current_app.config["DISPATCH_AFTER_COMMIT"]
+    for citizen_id in sorted(citizen_ids):
+        if mode == "inline":
+            runtime.dispatcher.dispatch_citizen(citizen_id)
+        elif mode == "thread" and runtime.executor is not None:
+            runtime.executor.submit(runtime.dispatcher.dispatch_citizen, citizen_id)

@@ -1,0 +1,492 @@
+"""A stand-in of the Zalo OA Open API for sandbox mode, under `/_sandbox/zalo`.
+
+Same paths, same JSON and the same habits as Zalo (errors as HTTP 200 with a negative `error`),
+so the production client runs unchanged against it. Every request is kept as a `SandboxRecord`;
+the simulator reads them to show the bot's replies. Uploaded files are `SandboxMedia`, served back
+under `/media/<token>/<name>` as Zalo's CDN would serve them.
+
+These are machine APIs: no login and no CSRF, like Zalo's; the access token is the only check.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import time
+import unicodedata
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, abort, current_app, jsonify, request, send_file
+from sqlalchemy import select
+from werkzeug.datastructures import FileStorage
+from werkzeug.utils import secure_filename
+
+from handlers.runtime import db
+from models import Citizen, InboundEvent, SandboxMedia, SandboxRecord
+
+bp = Blueprint("sandbox", __name__, url_prefix="/_sandbox/zalo")
+
+MAX_TEXT = 2000
+MAX_BUTTONS = 5
+IMAGE_MAX_BYTES = 1024 * 1024
+FILE_MAX_BYTES = 5 * 1024 * 1024
+FILE_EXTENSIONS = {"pdf", "doc", "docx", "csv"}
+TEMPLATE_TYPES = {"button", "media", "request_user_info"}
+SAFE_CONTENT_TYPES = {
+    "jpg": "image/jpeg",
+    "jpeg": "image/jpeg",
+    "png": "image/png",
+    "pdf": "application/pdf",
+}
+OAUTH_RECORD = "oauth/access_token"
+RATE_LIMIT = 4000
+# The fixed quota the stand-in reports; callers must read it, never assume it.
+QUOTA = {"quota_type": "reply", "remain": "7", "total": "8"}
+
+
+class SandboxError(Exception):
+    """A request Zalo would refuse: carries Zalo's error code and message."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+    def body(self) -> dict[str, Any]:
+        """Zalo's error body."""
+        return {"error": self.code, "message": self.message}
+
+
+def new_token() -> str:
+    """A random opaque id, like Zalo's message ids and upload tokens."""
+    return secrets.token_hex(16)
+
+
+def now_ms() -> str:
+    """The current time as Zalo writes it: epoch milliseconds, as a string."""
+    return str(int(time.time() * 1000))
+
+
+def sandbox_dir() -> Path:
+    """The folder holding the sandbox's 'CDN' files."""
+    return Path(current_app.config["STORAGE_DIR"]) / "sandbox"
+
+
+def media_url(media: SandboxMedia) -> str:
+    """The public URL of a stored file, as the bot will see it in an event."""
+    base = current_app.config["PUBLIC_BASE_URL"]
+    return f"{base}{bp.url_prefix}/media/{media.token}/{media.file_name}"
+
+
+def safe_content_type(file_name: str) -> str:
+    """A content type from the extension, only from the short list browsers cannot abuse."""
+    extension = file_name.rsplit(".", 1)[-1].lower() if "." in file_name else ""
+    return SAFE_CONTENT_TYPES.get(extension, "application/octet-stream")
+
+
+def image_kind(data: bytes) -> str | None:
+    """Return "jpg" or "png" when the bytes are one, else None (the name alone proves nothing)."""
+    if data.startswith(b"\xff\xd8\xff"):
+        return "jpg"
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    return None
+
+
+def store_media(file_name: str, data: bytes) -> SandboxMedia:
+    """Write `data` under the sandbox folder and add its SandboxMedia row (the caller commits)."""
+    token = new_token()
+    name = secure_filename(file_name) or "file"
+    relative = Path(token) / name
+    target = sandbox_dir() / relative
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(data)
+    media = SandboxMedia(
+        token=token,
+        file_name=name,
+        content_type=safe_content_type(name),
+        storage_path=str(relative),
+        size=len(data),
+    )
+    db().add(media)
+    return media
+
+
+def _record(endpoint: str, zalo_user_id: str | None, body: Any, response: dict[str, Any]) -> None:
+    """Keep what was received and answered, then commit (one commit per request)."""
+    if not isinstance(body, dict):
+        body = {"raw": body}
+    if zalo_user_id is not None and len(zalo_user_id) > 40:
+        zalo_user_id = None
+    session = db()
+    session.add(
+        SandboxRecord(endpoint=endpoint, zalo_user_id=zalo_user_id, body=body, response=response)
+    )
+    session.commit()
+
+
+def _issued(field: str) -> set[str]:
+    """Tokens of this kind the sandbox handed out through its OAuth endpoint."""
+    rows = db().scalars(
+        select(SandboxRecord.response)
+        .where(SandboxRecord.endpoint == OAUTH_RECORD)
+        .order_by(SandboxRecord.id.desc())
+        .limit(100)
+    )
+    return {row[field] for row in rows if isinstance(row, dict) and row.get(field)}
+
+
+def _check_access_token() -> None:
+    """Refuse like Zalo when the `access_token` header is not one the sandbox knows."""
+    token = request.headers.get("access_token", "")
+    if token and (
+        _same(token, current_app.config["ZALO_ACCESS_TOKEN"]) or token in _issued("access_token")
+    ):
+        return
+    raise SandboxError(-216, "Access token is invalid")
+
+
+def _same(given: str, expected: str | None) -> bool:
+    """Compare secrets in constant time (bytes, so any header text is accepted)."""
+    return secrets.compare_digest(given.encode(), (expected or "").encode())
+
+
+def _json_body() -> Any:
+    return request.get_json(silent=True, force=True)
+
+
+def _success(user_id: str | None, **extra: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {"message_id": new_token(), "user_id": user_id, "sent_time": now_ms()}
+    data.update(extra)
+    data["quota"] = dict(QUOTA)
+    return {"error": 0, "message": "Success", "data": data}
+
+
+def _require(condition: bool, what: str) -> None:
+    if not condition:
+        raise SandboxError(-201, f"{what} is invalid!")
+
+
+def _nonempty_str(value: Any) -> bool:
+    return isinstance(value, str) and bool(value.strip())
+
+
+def validate_cs_message(body: Any) -> str:
+    """Check a consultation-message body as Zalo does; return the recipient's user id."""
+    _require(isinstance(body, dict), "body")
+    recipient = body.get("recipient")
+    _require(isinstance(recipient, dict) and _nonempty_str(recipient.get("user_id")), "user_id")
+    user_id = str(recipient["user_id"])
+    message = body.get("message")
+    _require(isinstance(message, dict), "message")
+    _require("attachments" not in message, "attachments")
+    text = message.get("text")
+    attachment = message.get("attachment")
+    if text is not None:
+        _require(isinstance(text, str), "text")
+        if len(unicodedata.normalize("NFC", text)) > MAX_TEXT:
+            raise SandboxError(-210, f"text exceeds the limit of {MAX_TEXT} characters")
+    if attachment is None:
+        _require(_nonempty_str(text), "text")
+        return user_id
+    _validate_attachment(attachment, has_text=bool(text))
+    return user_id
+
+
+def _validate_attachment(attachment: Any, has_text: bool) -> None:
+    _require(isinstance(attachment, dict), "attachment")
+    payload = attachment.get("payload")
+    _require(isinstance(payload, dict), "payload")
+    kind = attachment.get("type")
+    if kind == "file":
+        _require(not has_text, "text")
+        _require(_nonempty_str(payload.get("token")), "token")
+        return
+    _require(kind == "template", "attachment type")
+    template_type = payload.get("template_type")
+    _require(template_type in TEMPLATE_TYPES, "template_type")
+    # Only an image may carry a caption; the other templates hold their own text.
+    _require(template_type == "media" or not has_text, "text")
+    if template_type == "button":
+        _validate_buttons(payload)
+        return
+    elements = payload.get("elements")
+    _require(isinstance(elements, list) and len(elements) == 1, "elements")
+    element = elements[0]
+    _require(isinstance(element, dict), "element")
+    if template_type == "media":
+        _require(element.get("media_type") == "image", "media_type")
+        _require(
+            _nonempty_str(element.get("url")) or _nonempty_str(element.get("attachment_id")), "url"
+        )
+    else:
+        _require(_nonempty_str(element.get("title")), "title")
+
+
+def _validate_buttons(payload: dict[str, Any]) -> None:
+    _require(_nonempty_str(payload.get("text")), "text")
+    if len(unicodedata.normalize("NFC", payload["text"])) > MAX_TEXT:
+        raise SandboxError(-210, f"text exceeds the limit of {MAX_TEXT} characters")
+    buttons = payload.get("buttons")
+    _require(isinstance(buttons, list) and 1 <= len(buttons) <= MAX_BUTTONS, "buttons")
+    for button in buttons:
+        _require(isinstance(button, dict) and _nonempty_str(button.get("title")), "button title")
+        _require(isinstance(button.get("type"), str), "button type")
+        _require(isinstance(button.get("payload"), str | dict), "button payload")
+
+
+@bp.after_request
+def rate_limit_headers(response):
+    """Report a rate limit the way Zalo does, so the client's header parsing is exercised."""
+    if request.endpoint != "sandbox.media":
+        response.headers["X-RateLimit-Limit"] = str(RATE_LIMIT)
+        response.headers["X-RateLimit-Remain"] = str(RATE_LIMIT - 1)
+    return response
+
+
+@bp.post("/v3.0/oa/message/cs")
+def message_cs():
+    """Accept a consultation message (text, buttons, image, info card or file) like Zalo."""
+    body = _json_body()
+    user_id = None
+    try:
+        _check_access_token()
+        user_id = validate_cs_message(body)
+        answer = _success(user_id)
+    except SandboxError as error:
+        answer = error.body()
+    _record("message/cs", user_id, body, answer)
+    return jsonify(answer)
+
+
+@bp.post("/v3.0/oa/message/template")
+def message_template():
+    """Accept a template message by Zalo user id (ZBS), recorded for the simulator."""
+    body = _json_body()
+    user_id = None
+    try:
+        _check_access_token()
+        _require(isinstance(body, dict) and _nonempty_str(body.get("user_id")), "user_id")
+        user_id = str(body["user_id"])
+        _require(_nonempty_str(str(body.get("template_id") or "")), "template_id")
+        _require(isinstance(body.get("template_data", {}), dict), "template_data")
+        answer = _success(user_id)
+    except SandboxError as error:
+        answer = error.body()
+    _record("message/template", user_id, body, answer)
+    return jsonify(answer)
+
+
+@bp.post("/business/message/template")
+def business_template():
+    """Accept a ZNS template message by phone; shown to the citizen whose phone matches."""
+    body = _json_body()
+    user_id = None
+    try:
+        _check_access_token()
+        _require(isinstance(body, dict) and _nonempty_str(body.get("phone")), "phone")
+        _require(_nonempty_str(str(body.get("template_id") or "")), "template_id")
+        _require(isinstance(body.get("template_data", {}), dict), "template_data")
+        user_id = _zalo_user_by_phone(body["phone"])
+        answer = _success(user_id, msg_id=new_token())
+    except SandboxError as error:
+        answer = error.body()
+    _record("business/message/template", user_id, body, answer)
+    return jsonify(answer)
+
+
+def _phone_variants(phone: str) -> set[str]:
+    digits = "".join(ch for ch in phone if ch.isdigit())
+    national = "0" + digits[2:] if digits.startswith("84") else digits
+    international = "84" + national[1:] if national.startswith("0") else digits
+    return {digits, national, international, "+" + international}
+
+
+def _zalo_user_by_phone(phone: str) -> str | None:
+    """The simulated citizen who gave this phone number, so the simulator can show the message."""
+    return (
+        db()
+        .scalars(
+            select(Citizen.zalo_user_id).where(Citizen.phone.in_(_phone_variants(phone))).limit(1)
+        )
+        .first()
+    )
+
+
+def _uploaded_file() -> tuple[FileStorage, bytes]:
+    upload = request.files.get("file")
+    _require(upload is not None and bool(upload.filename), "file")
+    assert upload is not None
+    return upload, upload.read()
+
+
+@bp.post("/v2.0/oa/upload/image")
+def upload_image():
+    """Store a jpg/png of at most 1 MB and answer its attachment id."""
+    answer: dict[str, Any]
+    meta: dict[str, Any] = {}
+    try:
+        _check_access_token()
+        upload, data = _uploaded_file()
+        meta = {"file_name": upload.filename, "size": len(data)}
+        kind = image_kind(data)
+        _require(kind is not None, "file type")
+        if len(data) > IMAGE_MAX_BYTES:
+            raise SandboxError(-210, "file size exceeds the limit of 1MB")
+        stem = Path(secure_filename(upload.filename or "")).stem or "image"
+        media = store_media(f"{stem}.{kind}", data)
+        answer = {"error": 0, "message": "Success", "data": {"attachment_id": media.token}}
+    except SandboxError as error:
+        answer = error.body()
+    _record("upload/image", None, meta, answer)
+    return jsonify(answer)
+
+
+@bp.post("/v2.0/oa/upload/file")
+def upload_file():
+    """Store a pdf/doc/docx/csv of at most 5 MB and answer its token."""
+    answer: dict[str, Any]
+    meta: dict[str, Any] = {}
+    try:
+        _check_access_token()
+        upload, data = _uploaded_file()
+        meta = {"file_name": upload.filename, "size": len(data)}
+        name = secure_filename(upload.filename or "")
+        extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+        _require(extension in FILE_EXTENSIONS, "file type")
+        if len(data) > FILE_MAX_BYTES:
+            raise SandboxError(-210, "file size exceeds the limit of 5MB")
+        media = store_media(name, data)
+        answer = {"error": 0, "message": "Success", "data": {"token": media.token}}
+    except SandboxError as error:
+        answer = error.body()
+    _record("upload/file", None, meta, answer)
+    return jsonify(answer)
+
+
+@bp.get("/v3.0/oa/user/detail")
+def user_detail():
+    """Answer a citizen's profile; shared_info is what they last sent through the info card."""
+    raw = request.args.get("data", "")
+    user_id = None
+    try:
+        _check_access_token()
+        try:
+            query = json.loads(raw)
+        except ValueError:
+            query = None
+        _require(
+            isinstance(query, dict) and _nonempty_str(str(query.get("user_id") or "")), "user_id"
+        )
+        assert isinstance(query, dict)
+        user_id = str(query["user_id"])
+        answer = {"error": 0, "message": "Success", "data": _profile(user_id)}
+    except SandboxError as error:
+        answer = error.body()
+    _record("user/detail", user_id, {"data": raw}, answer)
+    return jsonify(answer)
+
+
+def _profile(user_id: str) -> dict[str, Any]:
+    return {
+        "user_id": user_id,
+        "user_id_by_app": user_id_by_app(user_id),
+        "display_name": f"Người dân thử nghiệm {user_id[-4:]}",
+        "user_is_follower": True,
+        "avatar": "",
+        "user_last_interaction_date": time.strftime("%d/%m/%Y"),
+        "shared_info": _shared_info(user_id),
+    }
+
+
+def _shared_info(user_id: str) -> dict[str, Any]:
+    body = (
+        db()
+        .scalars(
+            select(InboundEvent.body)
+            .where(
+                InboundEvent.zalo_user_id == user_id, InboundEvent.event_name == "user_submit_info"
+            )
+            .order_by(InboundEvent.id.desc())
+            .limit(1)
+        )
+        .first()
+    )
+    try:
+        info = json.loads(body or "{}").get("info")
+    except (ValueError, AttributeError):
+        info = None
+    return info if isinstance(info, dict) else {}
+
+
+def user_id_by_app(user_id: str) -> str:
+    """A stable stand-in for Zalo's per-app user id (a different number from the OA's user id)."""
+    digest = int(hashlib.sha256(f"by-app:{user_id}".encode()).hexdigest(), 16)
+    return str(10**18 + digest % (9 * 10**18))
+
+
+@bp.post("/oauth/v4/oa/access_token")
+def oauth_access_token():
+    """Exchange a refresh token (or an authorisation code) for a fresh pair, like Zalo's OAuth."""
+    form = request.form.to_dict()
+    answer = _oauth_answer(form)
+    # Keep the form but never the secret header.
+    _record(OAUTH_RECORD, None, form, answer)
+    return jsonify(answer)
+
+
+def _oauth_error(code: int, name: str, description: str) -> dict[str, Any]:
+    return {
+        "error": code,
+        "error_name": name,
+        "error_reason": description,
+        "error_description": description,
+    }
+
+
+def _oauth_answer(form: dict[str, str]) -> dict[str, Any]:
+    config = current_app.config
+    if form.get("app_id") != config["ZALO_APP_ID"]:
+        return _oauth_error(-14001, "Invalid app_id", "app_id is invalid")
+    if not _same(request.headers.get("secret_key", ""), config["ZALO_APP_SECRET"]):
+        return _oauth_error(-14014, "Invalid secret key", "secret_key is invalid")
+    grant = form.get("grant_type")
+    if grant == "refresh_token":
+        token = form.get("refresh_token", "")
+        known = {config["ZALO_REFRESH_TOKEN"]} | _issued("refresh_token")
+        if not token or token not in known:
+            return _oauth_error(-14020, "Invalid refresh token", "refresh_token is expired or used")
+    elif grant == "authorization_code":
+        if not form.get("code"):
+            return _oauth_error(-14019, "Invalid code", "code is invalid")
+    else:
+        return _oauth_error(-14003, "Invalid grant_type", "grant_type is invalid")
+    return {"access_token": new_token(), "refresh_token": new_token(), "expires_in": "90000"}
+
+
+@bp.get("/media/<token>/<file_name>")
+def media(token: str, file_name: str):
+    """Serve a stored file like a CDN, with headers that stop a browser from sniffing or running it."""
+    item = db().scalars(select(SandboxMedia).where(SandboxMedia.token == token)).first()
+    if item is None or item.file_name != file_name:
+        abort(404)
+    root = sandbox_dir().resolve()
+    path = (root / item.storage_path).resolve()
+    if not path.is_relative_to(root) or not path.is_file():
+        abort(404)
+    content_type = safe_content_type(item.file_name)
+    inline = content_type.startswith("image/")
+    response = send_file(
+        path,
+        mimetype=content_type,
+        as_attachment=not inline,
+        download_name=item.file_name,
+        max_age=3600,
+    )
+    if inline:
+        response.headers["Content-Disposition"] = f'inline; filename="{item.file_name}"'
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response

@@ -1,0 +1,137 @@
+"""The PAKN case: what the citizen submitted, its attachments, its timeline and its code counter."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import Date, ForeignKey, Numeric, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .base import Base, text_enum, utcnow
+from .citizen import Citizen
+from .org import Field, Unit
+
+
+class CaseKind(enum.StrEnum):
+    FEEDBACK = "feedback"  # phản ánh
+    PETITION = "petition"  # kiến nghị
+
+
+class CaseStatus(enum.StrEnum):
+    RECEIVED = "received"
+    REJECTED = "rejected"
+    TRANSFERRED = "transferred"
+    PROCESSING = "processing"
+    AWAITING_INFO = "awaiting_info"
+    ANSWER_DRAFTED = "answer_drafted"
+    ANSWER_APPROVED = "answer_approved"
+    ANSWERED = "answered"
+    PUBLISHED = "published"
+    ESCALATED = "escalated"
+    MERGED = "merged"
+
+
+CLOSED_STATUSES = frozenset(
+    {CaseStatus.REJECTED, CaseStatus.ANSWERED, CaseStatus.PUBLISHED, CaseStatus.MERGED}
+)
+
+
+class Case(Base):
+    """A PAKN as received, with a snapshot of the sender's contact data at submission."""
+
+    __tablename__ = "pakn_case"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(20), unique=True)
+    kind: Mapped[CaseKind] = mapped_column(text_enum(CaseKind))
+    status: Mapped[CaseStatus] = mapped_column(text_enum(CaseStatus), default=CaseStatus.RECEIVED, index=True)
+    channel: Mapped[str] = mapped_column(String(20), default="zalo")
+    citizen_id: Mapped[int | None] = mapped_column(ForeignKey("citizen.id"), index=True)
+    field_id: Mapped[int] = mapped_column(ForeignKey("field.id"), index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    content: Mapped[str] = mapped_column(Text)
+    location_address: Mapped[str | None] = mapped_column(String(500))
+    latitude: Mapped[Decimal | None] = mapped_column(Numeric(9, 6))
+    longitude: Mapped[Decimal | None] = mapped_column(Numeric(9, 6))
+    contact_name: Mapped[str | None] = mapped_column(String(200))
+    contact_phone: Mapped[str | None] = mapped_column(String(20))
+    contact_address: Mapped[str | None] = mapped_column(String(500))
+    contact_email: Mapped[str | None] = mapped_column(String(200))
+    hide_identity: Mapped[bool] = mapped_column(default=False)
+    consent_text_version: Mapped[str | None] = mapped_column(String(40))
+    consent_at: Mapped[datetime | None]
+    received_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    answer_due_on: Mapped[date] = mapped_column(Date)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    citizen: Mapped[Citizen | None] = relationship()
+    field: Mapped[Field] = relationship()
+    unit: Mapped[Unit] = relationship()
+    attachments: Mapped[list[CaseAttachment]] = relationship(
+        back_populates="case", order_by="CaseAttachment.id"
+    )
+    events: Mapped[list[CaseEvent]] = relationship(back_populates="case", order_by="CaseEvent.id")
+
+    @property
+    def is_open(self) -> bool:
+        return self.status not in CLOSED_STATUSES
+
+
+class AttachmentState(enum.StrEnum):
+    PENDING = "pending"
+    STORED = "stored"
+    FAILED = "failed"
+
+
+class CaseAttachment(Base):
+    """A photo or file the citizen sent: Zalo's URL first, our stored copy once downloaded."""
+
+    __tablename__ = "case_attachment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("pakn_case.id"), index=True)
+    media_type: Mapped[str] = mapped_column(String(20))  # image, file
+    source_url: Mapped[str] = mapped_column(Text)
+    file_name: Mapped[str | None] = mapped_column(String(255))
+    declared_size: Mapped[int | None]
+    content_type: Mapped[str | None] = mapped_column(String(100))
+    storage_path: Mapped[str | None] = mapped_column(String(500))
+    stored_size: Mapped[int | None]
+    state: Mapped[AttachmentState] = mapped_column(
+        text_enum(AttachmentState), default=AttachmentState.PENDING, index=True
+    )
+    attempts: Mapped[int] = mapped_column(default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    case: Mapped[Case] = relationship(back_populates="attachments")
+
+
+class CaseEvent(Base):
+    """A line of the case's timeline and audit trail: who did what, from which state to which."""
+
+    __tablename__ = "case_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("pakn_case.id"), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    action: Mapped[str] = mapped_column(String(40))
+    actor: Mapped[str] = mapped_column(String(100))  # "citizen", "system", or "staff:<id>"
+    from_status: Mapped[str | None] = mapped_column(String(32))
+    to_status: Mapped[str | None] = mapped_column(String(32))
+    note: Mapped[str | None] = mapped_column(Text)
+    visible_to_citizen: Mapped[bool] = mapped_column(default=True)
+
+    case: Mapped[Case] = relationship(back_populates="events")
+
+
+class CaseDayCounter(Base):
+    """The last sequence number used for case codes of one day of receipt (never reused)."""
+
+    __tablename__ = "case_day_counter"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    last_seq: Mapped[int] = mapped_column(default=0)

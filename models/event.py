@@ -1,0 +1,34 @@
+"""Every webhook event Zalo delivered, stored before it is answered, unique by its key."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .base import Base, text_enum, utcnow
+
+
+class EventStatus(enum.StrEnum):
+    PROCESSED = "processed"
+    IGNORED = "ignored"
+    FAILED = "failed"
+
+
+class InboundEvent(Base):
+    """A webhook event: the raw body, what we made of it, and whether processing succeeded."""
+
+    __tablename__ = "inbound_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # msg_id when the event has one, else a hash of the body: a redelivery collides here.
+    dedup_key: Mapped[str] = mapped_column(String(100), unique=True)
+    event_name: Mapped[str] = mapped_column(String(60), index=True)
+    zalo_user_id: Mapped[str | None] = mapped_column(String(40), index=True)
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[EventStatus] = mapped_column(text_enum(EventStatus), default=EventStatus.PROCESSED)
+    error: Mapped[str | None] = mapped_column(Text)
+    event_time: Mapped[datetime | None]
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,267 @@
+"""Shared fixtures: an app per test on SQLite (default) or PostgreSQL (TEST_DATABASE_URL).
+
+PostgreSQL runs get their own schema for the whole run (created here, dropped at the end) and
+every table is truncated after each test, so tests never share state. Zalo is mocked at the HTTP
+layer with `responses`; webhook events are signed exactly as Zalo signs them.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import responses
+from sqlalchemy import text
+
+from app import create_app
+from bot.zalo.signature import signature_header
+from handlers.runtime import get_runtime
+from models import Base
+from models.db import make_autocommit_session_factory
+
+FIXTURES = Path(__file__).parent / "fixtures" / "zalo"
+APP_ID = "3608465249409039670"
+OA_ID = "3886132808788086450"
+OA_SECRET = "test-oa-secret-key"
+API_BASE = "https://openapi.zalo.me"
+PG_URL = os.environ.get("TEST_DATABASE_URL", "")
+
+
+def load_fixture(name: str) -> dict[str, Any]:
+    """Return a copy of a Zalo JSON fixture."""
+    return json.loads((FIXTURES / f"{name}.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="session")
+def pg_schema_url() -> Iterator[str | None]:
+    """Create a private schema for this run on PostgreSQL (None on SQLite)."""
+    if not PG_URL:
+        yield None
+        return
+    from sqlalchemy import create_engine
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    base = PG_URL.replace("postgresql://", "postgresql+psycopg://", 1)
+    admin = create_engine(base)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in base else "?"
+    url = f"{base}{sep}options=-csearch_path%3D{schema}"
+    engine = create_engine(url)
+    Base.metadata.create_all(engine)
+    engine.dispose()
+    yield url
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+@pytest.fixture
+def database_url(tmp_path: Path, pg_schema_url: str | None) -> str:
+    return pg_schema_url or f"sqlite:///{tmp_path / 'test.db'}"
+
+
+def base_config(database_url: str, tmp_path: Path, **overrides: Any) -> dict[str, Any]:
+    """The configuration of a test app talking to a mocked real Zalo OA."""
+    config: dict[str, Any] = {
+        "TESTING": True,
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "test-secret",
+        "ZALO_APP_ID": APP_ID,
+        "ZALO_APP_SECRET": "test-app-secret",
+        "ZALO_OA_SECRET_KEY": OA_SECRET,
+        "ZALO_OA_ID": OA_ID,
+        "ZALO_ACCESS_TOKEN": "test-access-token",
+        "ZALO_REFRESH_TOKEN": "test-refresh-token",
+        "STORAGE_DIR": str(tmp_path / "storage"),
+        "DISPATCH_AFTER_COMMIT": "inline",
+        "PUBLIC_BASE_URL": "http://localhost",
+    }
+    config.update(overrides)
+    return config
+
+
+def _prepare(app, pg: bool) -> None:
+    engine = get_runtime(app).engine
+    if not pg:
+        Base.metadata.create_all(engine)
+
+
+def _truncate(app) -> None:
+    engine = get_runtime(app).engine
+    names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture
+def make_app(database_url: str, tmp_path: Path, pg_schema_url: str | None):
+    """Build apps with extra configuration; every app built is cleaned up after the test."""
+    apps = []
+
+    def build(**overrides: Any):
+        app = create_app(base_config(database_url, tmp_path, **overrides))
+        _prepare(app, pg_schema_url is not None)
+        apps.append(app)
+        return app
+
+    yield build
+    for app in apps:
+        runtime = get_runtime(app)
+        if runtime.executor is not None:
+            runtime.executor.shutdown(wait=True)
+    if apps and pg_schema_url:
+        _truncate(apps[0])
+    for app in apps:
+        get_runtime(app).engine.dispose()
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def session(app):
+    """An autocommit session on the test app's database: it holds no lock between statements,
+    so the app under test is never blocked by the test's own reads."""
+    with make_autocommit_session_factory(get_runtime(app).engine)() as s:
+        yield s
+
+
+class ZaloMock:
+    """Zalo's consultation-message endpoint at the HTTP layer: records and acknowledges every send."""
+
+    def __init__(self, mock: responses.RequestsMock) -> None:
+        self.mock = mock
+        self.sent: list[dict[str, Any]] = []
+        self.failures: list[dict[str, Any]] = []
+        self._ids = itertools.count(1)
+        mock.add_callback(
+            responses.POST, f"{API_BASE}/v3.0/oa/message/cs", callback=self._on_send
+        )
+
+    def fail_next(self, body: dict[str, Any]) -> None:
+        """Answer the next send with `body` (an error body) instead of success."""
+        self.failures.append(body)
+
+    def _on_send(self, request):
+        body = json.loads(request.body)
+        assert request.headers["access_token"] == "test-access-token"
+        if self.failures:
+            return 200, {}, json.dumps(self.failures.pop(0))
+        self.sent.append(body)
+        message_id = f"mid{next(self._ids)}"
+        reply = {"error": 0, "message": "Success", "data": {"message_id": message_id,
+                                                            "user_id": body["recipient"]["user_id"]}}
+        return 200, {}, json.dumps(reply)
+
+    def texts(self, user_id: str | None = None) -> list[str]:
+        """The text of every message sent (a button template's text counts), in order."""
+        out = []
+        for body in self.sent:
+            if user_id and body["recipient"]["user_id"] != user_id:
+                continue
+            message = body["message"]
+            if "text" in message:
+                out.append(message["text"])
+            else:
+                payload = message["attachment"]["payload"]
+                out.append(payload.get("text") or payload.get("template_type"))
+        return out
+
+    def clear(self) -> None:
+        self.sent.clear()
+
+
+@pytest.fixture
+def zalo() -> Iterator[ZaloMock]:
+    """Mock Zalo's API; unexpected calls to any other URL fail the test."""
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield ZaloMock(mock)
+
+
+class Webhook:
+    """Posts signed webhook events as Zalo does, with fresh msg_ids and timestamps."""
+
+    def __init__(self, client, secret: str = OA_SECRET, app_id: str = APP_ID) -> None:
+        self.client = client
+        self.secret = secret
+        self.app_id = app_id
+        self._seq = itertools.count(1)
+        self._ts = itertools.count(1764215400000, 1000)
+
+    def post_raw(self, raw: bytes, timestamp: str, **headers: str):
+        signed = signature_header(self.app_id, raw, timestamp, self.secret)
+        signed.update(headers)
+        return self.client.post("/webhook/zalo", data=raw, headers=signed,
+                                content_type="application/json")
+
+    def post(self, body: dict[str, Any]):
+        raw = json.dumps(body, ensure_ascii=False).encode()
+        return self.post_raw(raw, body.get("timestamp", ""))
+
+    def envelope(self, user: str, event_name: str, message: dict[str, Any] | None = None,
+                 **extra: Any) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "app_id": self.app_id,
+            "sender": {"id": user},
+            "recipient": {"id": OA_ID},
+            "user_id_by_app": "u" + user,
+            "event_name": event_name,
+            "timestamp": str(next(self._ts)),
+        }
+        if message is not None:
+            message.setdefault("msg_id", f"m{next(self._seq)}-{uuid.uuid4().hex[:8]}")
+            body["message"] = message
+        body.update(extra)
+        return body
+
+    def text(self, user: str, text_: str):
+        return self.post(self.envelope(user, "user_send_text", {"text": text_}))
+
+    def image(self, user: str, url: str = "https://photo-stal-1.zdn.vn/x/image.jpg"):
+        att = [{"type": "image", "payload": {"url": url, "thumbnail": url}}]
+        return self.post(self.envelope(user, "user_send_image", {"attachments": att}))
+
+    def file(self, user: str, url: str = "https://f1.zdn.vn/x/don.pdf", name: str = "don.pdf"):
+        att = [{"type": "file", "payload": {"url": url, "name": name, "size": "1000",
+                                            "type": "pdf", "checksum": "x"}}]
+        return self.post(self.envelope(user, "user_send_file", {"attachments": att}))
+
+    def location(self, user: str, lat: str = "21.0285011", lng: str = "105.8542034"):
+        att = [{"type": "location",
+                "payload": {"coordinates": {"latitude": lat, "longitude": lng}}}]
+        return self.post(self.envelope(user, "user_send_location", {"text": "", "attachments": att}))
+
+    def submit_info(self, user: str, **info: str):
+        body = self.envelope(user, "user_submit_info")
+        body["info"] = info
+        return self.post(body)
+
+    def follow(self, user: str):
+        body = {"oa_id": OA_ID, "follower": {"id": user}, "user_id_by_app": "u" + user,
+                "event_name": "follow", "source": "oa_profile", "app_id": self.app_id,
+                "timestamp": str(next(self._ts))}
+        return self.post(body)
+
+
+@pytest.fixture
+def webhook(client) -> Webhook:
+    return Webhook(client)

@@ -1,0 +1,548 @@
+"""The sandbox stand-in of the Zalo OA API: it records and answers like Zalo, errors included.
+
+Also checked through the production `ZaloClient`, with `responses` forwarding its HTTP calls into
+the Flask test client, so the stand-in and the client can never drift apart unnoticed.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import struct
+import unicodedata
+import zlib
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+import responses
+from sqlalchemy import select
+
+from handlers.runtime import get_runtime
+from models import Citizen, InboundEvent, SandboxMedia, SandboxRecord
+from tests.conftest import load_fixture
+
+USER = "2468458835291979220"
+CS = "/_sandbox/zalo/v3.0/oa/message/cs"
+
+
+def tiny_png() -> bytes:
+    """A valid 1x1 PNG, so browsers can render it too."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
+    pixels = zlib.compress(b"\x00\x00\x68\xff")
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+    )
+
+
+def forward_to_app(mock: responses.RequestsMock, app) -> None:
+    """Route every HTTP call to the app's PUBLIC_BASE_URL into its test client (the real stack)."""
+    base = app.config["PUBLIC_BASE_URL"]
+
+    def callback(request) -> tuple[int, dict[str, str], bytes]:
+        url = urlsplit(request.url)
+        headers = {
+            k: v for k, v in request.headers.items() if k.lower() not in ("content-length", "host")
+        }
+        response = app.test_client().open(
+            url.path + (f"?{url.query}" if url.query else ""),
+            method=request.method,
+            headers=headers,
+            data=request.body or b"",
+        )
+        body = response.get_data()
+        answer_headers = {"Content-Type": response.content_type}
+        answer_headers.update(
+            {k: v for k, v in response.headers.items() if k.lower().startswith("x-ratelimit")}
+        )
+        response.close()
+        return response.status_code, answer_headers, body
+
+    pattern = re.compile(re.escape(base) + r"/.*")
+    for method in (responses.GET, responses.POST):
+        mock.add_callback(method, pattern, callback=callback)
+
+
+@pytest.fixture
+def sandbox_app(make_app):
+    return make_app(ZALO_APP_ID=None)
+
+
+@pytest.fixture
+def sandbox_client(sandbox_app):
+    return sandbox_app.test_client()
+
+
+@pytest.fixture
+def token(sandbox_app) -> str:
+    return sandbox_app.config["ZALO_ACCESS_TOKEN"]
+
+
+def records(app, endpoint: str | None = None) -> list[SandboxRecord]:
+    with get_runtime(app).sessions() as session:
+        query = select(SandboxRecord).order_by(SandboxRecord.id)
+        if endpoint:
+            query = query.where(SandboxRecord.endpoint == endpoint)
+        return list(session.scalars(query))
+
+
+def post_cs(client, token: str, body: Any):
+    return client.post(CS, json=body, headers={"access_token": token})
+
+
+def text_body(text: str, user: str = USER) -> dict[str, Any]:
+    return {"recipient": {"user_id": user}, "message": {"text": text}}
+
+
+# --- message/cs ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "fixture",
+    ["message_cs_request_text", "message_cs_request_buttons", "message_cs_request_user_info"],
+)
+def test_cs_accepts_and_records_what_zalo_accepts(sandbox_app, sandbox_client, token, fixture):
+    body = load_fixture(fixture)
+    response = post_cs(sandbox_client, token, body)
+    answer = response.get_json()
+    assert response.status_code == 200
+    assert answer["error"] == 0
+    assert answer["message"] == "Success"
+    assert re.fullmatch(r"[0-9a-f]{32}", answer["data"]["message_id"])
+    assert answer["data"]["user_id"] == USER
+    assert set(answer["data"]["quota"]) == {"quota_type", "remain", "total"}
+    assert response.headers["X-RateLimit-Limit"] == "4000"
+    (record,) = records(sandbox_app)
+    assert (record.endpoint, record.zalo_user_id) == ("message/cs", USER)
+    assert record.body == body
+    assert record.response == answer
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        {
+            "attachment": {
+                "type": "template",
+                "payload": {
+                    "template_type": "media",
+                    "elements": [{"media_type": "image", "url": "https://x/a.jpg"}],
+                },
+            }
+        },
+        {
+            "text": "Ảnh hiện trường",
+            "attachment": {
+                "type": "template",
+                "payload": {
+                    "template_type": "media",
+                    "elements": [{"media_type": "image", "attachment_id": "abc"}],
+                },
+            },
+        },
+        {"attachment": {"type": "file", "payload": {"token": "tok"}}},
+    ],
+)
+def test_cs_accepts_images_and_files(sandbox_client, token, message):
+    answer = post_cs(
+        sandbox_client, token, {"recipient": {"user_id": USER}, "message": message}
+    ).get_json()
+    assert answer["error"] == 0
+
+
+@pytest.mark.parametrize("headers", [{}, {"access_token": "wrong"}, {"Authorization": "Bearer x"}])
+def test_cs_refuses_a_bad_access_token_with_http_200(sandbox_app, sandbox_client, headers):
+    response = sandbox_client.post(CS, json=text_body("Xin chào"), headers=headers)
+    assert response.status_code == 200
+    assert response.get_json() == {"error": -216, "message": "Access token is invalid"}
+    (record,) = records(sandbox_app)
+    assert record.response["error"] == -216
+
+
+def test_cs_counts_text_length_after_nfc(sandbox_client, token):
+    # 2,000 characters once composed, but 4,000 code points as sent (NFD): Zalo counts NFC.
+    decomposed = unicodedata.normalize("NFD", "ộ" * 1000 + "a" * 1000)
+    assert len(decomposed) > 2000
+    assert post_cs(sandbox_client, token, text_body(decomposed)).get_json()["error"] == 0
+    answer = post_cs(sandbox_client, token, text_body("a" * 2001)).get_json()
+    assert answer["error"] == -210
+
+
+def _buttons(count: int) -> dict[str, Any]:
+    buttons = [
+        {"title": f"Nút {i}", "type": "oa.query.hide", "payload": f"#{i}"} for i in range(count)
+    ]
+    return {
+        "attachment": {
+            "type": "template",
+            "payload": {"template_type": "button", "text": "Chọn", "buttons": buttons},
+        }
+    }
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        None,
+        {"message": {"text": "x"}},
+        {"recipient": {}, "message": {"text": "x"}},
+        {"recipient": {"user_id": USER}},
+        {"recipient": {"user_id": USER}, "message": {}},
+        {"recipient": {"user_id": USER}, "message": {"text": "   "}},
+        {"recipient": {"user_id": USER}, "message": {"text": 5}},
+        {"recipient": {"user_id": USER}, "message": _buttons(0)},
+        {"recipient": {"user_id": USER}, "message": _buttons(6)},
+        {
+            "recipient": {"user_id": USER},
+            "message": {"attachment": {"type": "template", "payload": {"template_type": "list"}}},
+        },
+        {
+            "recipient": {"user_id": USER},
+            "message": {"attachment": {"type": "file", "payload": {}}},
+        },
+        {
+            "recipient": {"user_id": USER},
+            "message": {"attachments": [{"type": "file"}], "text": "x"},
+        },
+        {"recipient": {"user_id": USER}, "message": {"text": "x", **_buttons(2)}},
+        {
+            "recipient": {"user_id": USER},
+            "message": {
+                "attachment": {
+                    "type": "template",
+                    "payload": {
+                        "template_type": "request_user_info",
+                        "elements": [{"title": "a"}, {"title": "b"}],
+                    },
+                }
+            },
+        },
+    ],
+)
+def test_cs_refuses_invalid_bodies_with_201(sandbox_app, sandbox_client, token, body):
+    response = sandbox_client.post(
+        CS, data=json.dumps(body), headers={"access_token": token}, content_type="application/json"
+    )
+    assert response.status_code == 200
+    assert response.get_json()["error"] == -201
+    (record,) = records(sandbox_app)
+    assert record.response["error"] == -201
+
+
+# --- template messages ---------------------------------------------------------------------
+
+
+def test_template_by_user_id_is_recorded(sandbox_app, sandbox_client, token):
+    body = {
+        "user_id": USER,
+        "template_id": "321",
+        "template_data": {"ma_ho_so": "PAKN.20260101.0001"},
+    }
+    answer = sandbox_client.post(
+        "/_sandbox/zalo/v3.0/oa/message/template", json=body, headers={"access_token": token}
+    ).get_json()
+    assert answer["error"] == 0
+    assert answer["data"]["message_id"]
+    (record,) = records(sandbox_app, "message/template")
+    assert record.zalo_user_id == USER
+    assert record.body == body
+
+
+def test_template_by_phone_reaches_the_citizen_with_that_phone(sandbox_app, sandbox_client, token):
+    with get_runtime(sandbox_app).sessions() as session, session.begin():
+        session.add(Citizen(zalo_user_id=USER, phone="0912345678"))
+    body = {"phone": "84912345678", "template_id": "9", "template_data": {}, "tracking_id": "t1"}
+    answer = sandbox_client.post(
+        "/_sandbox/zalo/business/message/template", json=body, headers={"access_token": token}
+    ).get_json()
+    assert answer["error"] == 0
+    assert answer["data"]["msg_id"]
+    (record,) = records(sandbox_app, "business/message/template")
+    assert record.zalo_user_id == USER
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/_sandbox/zalo/v3.0/oa/message/template", {"template_id": "1"}),
+        ("/_sandbox/zalo/v3.0/oa/message/template", {"user_id": USER}),
+        ("/_sandbox/zalo/business/message/template", {"template_id": "1"}),
+        ("/_sandbox/zalo/business/message/template", {"phone": "84912345678"}),
+    ],
+)
+def test_template_refuses_missing_fields(sandbox_client, token, path, body):
+    assert (
+        sandbox_client.post(path, json=body, headers={"access_token": token}).get_json()["error"]
+        == -201
+    )
+
+
+def test_template_refuses_a_bad_token(sandbox_client):
+    body = {"user_id": USER, "template_id": "1", "template_data": {}}
+    answer = sandbox_client.post("/_sandbox/zalo/v3.0/oa/message/template", json=body).get_json()
+    assert answer["error"] == -216
+
+
+# --- uploads and media ---------------------------------------------------------------------
+
+
+def upload(client, token: str, kind: str, data: bytes, name: str):
+    return client.post(
+        f"/_sandbox/zalo/v2.0/oa/upload/{kind}",
+        data={"file": (io.BytesIO(data), name)},
+        headers={"access_token": token},
+        content_type="multipart/form-data",
+    )
+
+
+def media_row(app, token: str) -> SandboxMedia:
+    with get_runtime(app).sessions() as session:
+        return session.scalars(select(SandboxMedia).where(SandboxMedia.token == token)).one()
+
+
+def test_image_upload_is_stored_and_served_inline(sandbox_app, sandbox_client, token, tmp_path):
+    png = tiny_png()
+    answer = upload(sandbox_client, token, "image", png, "ảnh.png").get_json()
+    assert answer["error"] == 0
+    attachment_id = answer["data"]["attachment_id"]
+    media = media_row(sandbox_app, attachment_id)
+    assert (media.content_type, media.size) == ("image/png", len(png))
+    assert (tmp_path / "storage" / "sandbox" / media.storage_path).read_bytes() == png
+    served = sandbox_client.get(f"/_sandbox/zalo/media/{attachment_id}/{media.file_name}")
+    assert served.status_code == 200
+    assert served.get_data() == png
+    assert served.headers["Content-Type"] == "image/png"
+    assert served.headers["X-Content-Type-Options"] == "nosniff"
+    assert served.headers["Content-Disposition"].startswith("inline")
+    served.close()
+    (record,) = records(sandbox_app, "upload/image")
+    assert record.body["size"] == len(png)
+
+
+def test_image_upload_names_the_file_by_its_bytes(sandbox_app, sandbox_client, token):
+    # A JPEG called .png is stored as .jpg: the content type never follows a claimed name.
+    answer = upload(
+        sandbox_client, token, "image", b"\xff\xd8\xff\xe0" + b"0" * 100, "x.png"
+    ).get_json()
+    media = media_row(sandbox_app, answer["data"]["attachment_id"])
+    assert media.file_name.endswith(".jpg")
+    assert media.content_type == "image/jpeg"
+
+
+@pytest.mark.parametrize(
+    ("data", "name", "code"),
+    [
+        (b"GIF89a....", "a.gif", -201),
+        (b"<svg onload=alert(1)>", "a.png", -201),
+        (b"\x89PNG\r\n\x1a\n" + b"0" * (1024 * 1024), "big.png", -210),
+    ],
+)
+def test_image_upload_refuses_other_types_and_big_files(
+    sandbox_app, sandbox_client, token, data, name, code
+):
+    assert upload(sandbox_client, token, "image", data, name).get_json()["error"] == code
+    with get_runtime(sandbox_app).sessions() as session:
+        assert session.scalars(select(SandboxMedia)).all() == []
+
+
+def test_upload_refuses_a_bad_token_and_a_missing_file(sandbox_client, token):
+    assert upload(sandbox_client, "nope", "image", tiny_png(), "a.png").get_json()["error"] == -216
+    answer = sandbox_client.post(
+        "/_sandbox/zalo/v2.0/oa/upload/file", data={}, headers={"access_token": token}
+    ).get_json()
+    assert answer["error"] == -201
+
+
+@pytest.mark.parametrize(
+    ("name", "content_type"),
+    [
+        ("don de nghi.pdf", "application/pdf"),
+        ("bang.csv", "application/octet-stream"),
+        ("to-trinh.docx", "application/octet-stream"),
+    ],
+)
+def test_file_upload_is_served_as_an_attachment(
+    sandbox_app, sandbox_client, token, name, content_type
+):
+    answer = upload(sandbox_client, token, "file", b"%PDF-1.4 data", name).get_json()
+    assert answer["error"] == 0
+    media = media_row(sandbox_app, answer["data"]["token"])
+    served = sandbox_client.get(f"/_sandbox/zalo/media/{media.token}/{media.file_name}")
+    assert served.status_code == 200
+    assert served.headers["Content-Type"] == content_type
+    assert served.headers["X-Content-Type-Options"] == "nosniff"
+    assert served.headers["Content-Disposition"].startswith("attachment")
+    served.close()
+
+
+@pytest.mark.parametrize(
+    ("data", "name", "code"),
+    [
+        (b"MZ...", "virus.exe", -201),
+        (b"<html>", "a.html", -201),
+        (b"x" * (5 * 1024 * 1024 + 1), "a.pdf", -210),
+    ],
+)
+def test_file_upload_refuses_other_types_and_big_files(sandbox_client, token, data, name, code):
+    assert upload(sandbox_client, token, "file", data, name).get_json()["error"] == code
+
+
+def test_media_is_404_for_unknown_tokens_and_wrong_names(sandbox_app, sandbox_client, token):
+    answer = upload(sandbox_client, token, "image", tiny_png(), "a.png").get_json()
+    attachment_id = answer["data"]["attachment_id"]
+    assert sandbox_client.get(f"/_sandbox/zalo/media/{attachment_id}/other.png").status_code == 404
+    assert sandbox_client.get("/_sandbox/zalo/media/unknown/a.png").status_code == 404
+
+
+# --- user detail ---------------------------------------------------------------------------
+
+
+def test_user_detail_answers_the_profile_shape(sandbox_app, sandbox_client, token):
+    info = {
+        "name": "Nguyễn Văn An",
+        "phone": "0912345678",
+        "address": "12 Hàng Bạc",
+        "ward": "",
+        "district": "",
+        "city": "Hà Nội",
+    }
+    with get_runtime(sandbox_app).sessions() as session, session.begin():
+        session.add(
+            InboundEvent(
+                dedup_key="k1",
+                event_name="user_submit_info",
+                zalo_user_id=USER,
+                body=json.dumps({"info": info}),
+            )
+        )
+    response = sandbox_client.get(
+        "/_sandbox/zalo/v3.0/oa/user/detail",
+        query_string={"data": json.dumps({"user_id": USER})},
+        headers={"access_token": token},
+    )
+    answer = response.get_json()
+    assert answer["error"] == 0
+    data = answer["data"]
+    assert data["user_id"] == USER
+    assert data["display_name"] == "Người dân thử nghiệm 9220"
+    assert data["user_is_follower"] is True
+    assert re.fullmatch(r"\d{19}", data["user_id_by_app"])
+    assert data["shared_info"] == info
+    (record,) = records(sandbox_app, "user/detail")
+    assert record.zalo_user_id == USER
+
+
+@pytest.mark.parametrize("query", [{}, {"data": "not json"}, {"data": json.dumps({"x": 1})}])
+def test_user_detail_refuses_a_missing_user_id(sandbox_client, token, query):
+    answer = sandbox_client.get(
+        "/_sandbox/zalo/v3.0/oa/user/detail", query_string=query, headers={"access_token": token}
+    ).get_json()
+    assert answer["error"] == -201
+
+
+def test_user_detail_refuses_a_bad_token(sandbox_client):
+    answer = sandbox_client.get(
+        "/_sandbox/zalo/v3.0/oa/user/detail", query_string={"data": json.dumps({"user_id": USER})}
+    ).get_json()
+    assert answer["error"] == -216
+
+
+# --- OAuth ---------------------------------------------------------------------------------
+
+OAUTH = "/_sandbox/zalo/oauth/v4/oa/access_token"
+
+
+def refresh(client, app, refresh_token: str, secret: str | None = None, **form: str):
+    data = {
+        "app_id": app.config["ZALO_APP_ID"],
+        "grant_type": "refresh_token",
+        "refresh_token": refresh_token,
+        **form,
+    }
+    return client.post(
+        OAUTH, data=data, headers={"secret_key": secret or app.config["ZALO_APP_SECRET"]}
+    ).get_json()
+
+
+def test_refresh_answers_a_new_pair_that_the_api_accepts(sandbox_app, sandbox_client):
+    answer = refresh(sandbox_client, sandbox_app, sandbox_app.config["ZALO_REFRESH_TOKEN"])
+    assert set(answer) == {"access_token", "refresh_token", "expires_in"}
+    assert answer["expires_in"] == "90000"
+    assert (
+        post_cs(sandbox_client, answer["access_token"], text_body("Xin chào")).get_json()["error"]
+        == 0
+    )
+    again = refresh(sandbox_client, sandbox_app, answer["refresh_token"])
+    assert again["access_token"] != answer["access_token"]
+    (record, *_rest) = records(sandbox_app, "oauth/access_token")
+    assert "secret_key" not in json.dumps(record.body)
+
+
+@pytest.mark.parametrize(
+    ("refresh_token", "secret", "form", "code"),
+    [
+        ("unknown", None, {}, -14020),
+        ("", None, {}, -14020),
+        (None, "wrong-secret", {}, -14014),
+        (None, None, {"app_id": "other"}, -14001),
+        (None, None, {"grant_type": "password"}, -14003),
+    ],
+)
+def test_refresh_errors_have_zalo_oauth_shape(
+    sandbox_app, sandbox_client, refresh_token, secret, form, code
+):
+    token = sandbox_app.config["ZALO_REFRESH_TOKEN"] if refresh_token is None else refresh_token
+    answer = refresh(sandbox_client, sandbox_app, token, secret, **form)
+    assert answer["error"] == code
+    assert {"error_name", "error_description"} <= set(answer)
+    assert "access_token" not in answer
+
+
+# --- the production client against the stand-in --------------------------------------------
+
+
+def test_the_real_client_works_against_the_sandbox(sandbox_app):
+    client = get_runtime(sandbox_app).zalo
+    with responses.RequestsMock() as mock:
+        forward_to_app(mock, sandbox_app)
+        sent = client.send_message(USER, load_fixture("message_cs_request_buttons")["message"])
+        assert sent.message_id
+        assert sent.rate_limit_limit == 4000
+        attachment_id = client.upload_image(tiny_png(), "a.png", "image/png")
+        file_token = client.upload_file(b"%PDF-1.4", "don.pdf", "application/pdf")
+        assert client.send_message(
+            USER, {"attachment": {"type": "file", "payload": {"token": file_token}}}
+        )
+        profile = client.get_user_detail(USER)
+        pair = client.refresh_access_token(sandbox_app.config["ZALO_REFRESH_TOKEN"])
+        template = client.send_template(USER, "1", {"a": "b"})
+        by_phone = client.send_template_by_phone("84912345678", "1", {}, "track")
+    assert attachment_id
+    assert profile["display_name"].startswith("Người dân thử nghiệm")
+    assert pair.expires_in == 90000
+    assert template.message_id
+    assert by_phone.message_id
+    assert [r.endpoint for r in records(sandbox_app)] == [
+        "message/cs",
+        "upload/image",
+        "upload/file",
+        "message/cs",
+        "user/detail",
+        "oauth/access_token",
+        "message/template",
+        "business/message/template",
+    ]
+
+
+def test_sandbox_is_absent_with_a_real_oa(make_app):
+    app = make_app()
+    client = app.test_client()
+    assert client.post(CS, json=text_body("x"), headers={"access_token": "x"}).status_code == 404
+    assert client.get("/simulator").status_code == 404
