@@ -25,6 +25,8 @@ from models import Staff, Unit, utcnow
 
 USERNAME_PATTERN = re.compile(r"[a-z0-9._-]{3,80}")
 MIN_PASSWORD_LENGTH = 10
+# Bounds the hashing work one login request can ask for.
+MAX_PASSWORD_LENGTH = 256
 
 
 class StaffError(Exception):
@@ -49,8 +51,11 @@ def create_staff(
     if not full_name:
         raise StaffError("The full name must not be empty.")
     role_list = normalise_roles(roles)
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise StaffError(f"The password must have at least {MIN_PASSWORD_LENGTH} characters.")
+    if not MIN_PASSWORD_LENGTH <= len(password) <= MAX_PASSWORD_LENGTH:
+        raise StaffError(
+            f"The password must have at least {MIN_PASSWORD_LENGTH} "
+            f"and at most {MAX_PASSWORD_LENGTH} characters."
+        )
     unit = session.scalars(select(Unit).where(Unit.code == unit_code.strip())).first()
     if unit is None:
         raise StaffError(f"Unknown unit code {unit_code!r}.")
@@ -83,6 +88,8 @@ def normalise_roles(roles: Iterable[str]) -> list[str]:
 
 def authenticate(session: Session, username: str, password: str) -> Staff | None:
     """Return the active staff account matching `username` and `password`, or None."""
+    if len(password) > MAX_PASSWORD_LENGTH:
+        return None
     staff = session.scalars(select(Staff).where(Staff.username == username.strip())).first()
     if staff is None or not staff.active:
         # Hash anyway, so the answer takes as long for unknown names as for wrong passwords

@@ -229,7 +229,9 @@ def login():
         log.warning("console login refused while locked: username=%s", username)
         message = LOGIN_LOCKED.format(until=local_time(locked_until))
         retry_after = max(1, math.ceil((locked_until - state.clock()).total_seconds()))
-        page = render_template("console/login.html", error=message, username=username, next=next_url)
+        page = render_template(
+            "console/login.html", error=message, username=username, next=next_url
+        )
         return page, 429, {"Retry-After": str(retry_after)}
 
     staff = authenticate(db(), username, password) if username and password else None
@@ -306,8 +308,9 @@ def index():
     q = request.args.get("q", "").strip()[:200]
     page = _page_number(request.args.get("page"))
     query = queue_query(g.staff, status, q)
-    total = db().scalar(select(func.count()).select_from(query.subquery())) or 0
-    cases = db().scalars(
+    session = db()
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    cases = session.scalars(
         query.options(joinedload(Case.field), joinedload(Case.unit))
         .order_by(Case.received_at.desc(), Case.id.desc())
         .limit(PAGE_SIZE)
@@ -368,7 +371,7 @@ def _status_words(value: str | None) -> str:
 @login_required
 def case_page(code: str):
     """Show one case with its contact data (masked unless allowed), attachments and timeline."""
-    case = db().scalars(
+    query = (
         select(Case)
         .where(Case.code == code, visible_cases_filter(g.staff))
         .options(
@@ -377,7 +380,8 @@ def case_page(code: str):
             selectinload(Case.attachments),
             selectinload(Case.events),
         )
-    ).first()
+    )
+    case = db().scalars(query).first()
     if case is None:
         # The same answer whether the case does not exist or is not this user's to see.
         abort(404)

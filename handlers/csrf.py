@@ -24,8 +24,7 @@ class CSRFError(BadRequest):
     """The request did not carry this session's CSRF token."""
 
     description = (
-        "Phiên làm việc đã hết hạn hoặc biểu mẫu không hợp lệ. "
-        "Vui lòng tải lại trang và thử lại."
+        "Phiên làm việc đã hết hạn hoặc biểu mẫu không hợp lệ. Vui lòng tải lại trang và thử lại."
     )
 
 

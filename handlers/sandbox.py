@@ -173,6 +173,12 @@ def _nonempty_str(value: Any) -> bool:
     return isinstance(value, str) and bool(value.strip())
 
 
+def _recipient_of(body: Any) -> str | None:
+    recipient = body.get("recipient") if isinstance(body, dict) else None
+    user_id = recipient.get("user_id") if isinstance(recipient, dict) else None
+    return user_id if isinstance(user_id, str) and user_id.strip() else None
+
+
 def validate_cs_message(body: Any) -> str:
     """Check a consultation-message body as Zalo does; return the recipient's user id."""
     _require(isinstance(body, dict), "body")
@@ -250,10 +256,11 @@ def rate_limit_headers(response):
 def message_cs():
     """Accept a consultation message (text, buttons, image, info card or file) like Zalo."""
     body = _json_body()
-    user_id = None
+    # Known before validation, so a refused message still shows in that citizen's simulator chat.
+    user_id = _recipient_of(body)
     try:
         _check_access_token()
-        user_id = validate_cs_message(body)
+        validate_cs_message(body)
         answer = _success(user_id)
     except SandboxError as error:
         answer = error.body()

@@ -13,6 +13,11 @@ target_metadata = Base.metadata
 
 def run_migrations() -> None:
     url = config.attributes.get("database_url") or config.get_main_option("sqlalchemy.url")
+    if not url:
+        # Plain `alembic` on the command line: the same configuration as the app.
+        import config as app_config
+
+        url = app_config.load()["DATABASE_URL"]
     engine = make_engine(url)
     with engine.connect() as connection:
         context.configure(

@@ -105,9 +105,10 @@ def make_app(database_url: str, tmp_path: Path, pg_schema_url: str | None):
     """Build apps with extra configuration; every app built is cleaned up after the test."""
     apps = []
 
-    def build(**overrides: Any):
+    def build(create_tables: bool = True, **overrides: Any):
         app = create_app(base_config(database_url, tmp_path, **overrides))
-        _prepare(app, pg_schema_url is not None)
+        if create_tables:
+            _prepare(app, pg_schema_url is not None)
         apps.append(app)
         return app
 
@@ -116,7 +117,7 @@ def make_app(database_url: str, tmp_path: Path, pg_schema_url: str | None):
         runtime = get_runtime(app)
         if runtime.executor is not None:
             runtime.executor.shutdown(wait=True)
-    if apps and pg_schema_url:
+    if apps and pg_schema_url and apps[0].config["DATABASE_URL"] == pg_schema_url:
         _truncate(apps[0])
     for app in apps:
         get_runtime(app).engine.dispose()

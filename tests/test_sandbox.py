@@ -18,6 +18,8 @@ from urllib.parse import urlsplit
 import pytest
 import responses
 from sqlalchemy import select
+from werkzeug.datastructures import FileStorage
+from werkzeug.test import encode_multipart
 
 from handlers.runtime import get_runtime
 from models import Citizen, InboundEvent, SandboxMedia, SandboxRecord
@@ -293,12 +295,19 @@ def test_template_refuses_a_bad_token(sandbox_client):
 # --- uploads and media ---------------------------------------------------------------------
 
 
+def multipart(data: bytes, name: str) -> tuple[bytes, str]:
+    """Encode one `file` field in memory (the test client spools big bodies to a file it leaks)."""
+    boundary, body = encode_multipart({"file": FileStorage(io.BytesIO(data), name)})
+    return body, f"multipart/form-data; boundary={boundary}"
+
+
 def upload(client, token: str, kind: str, data: bytes, name: str):
+    body, content_type = multipart(data, name)
     return client.post(
         f"/_sandbox/zalo/v2.0/oa/upload/{kind}",
-        data={"file": (io.BytesIO(data), name)},
+        data=body,
         headers={"access_token": token},
-        content_type="multipart/form-data",
+        content_type=content_type,
     )
 
 

@@ -1,0 +1,201 @@
+"""The chat simulator in a real browser, against a live sandbox server.
+
+A pretend citizen follows the OA, taps the menu buttons, types, sends a photo, shares a location,
+fills the info card and submits a whole PAKN, then sees the case code in the bot's bubble.
+Every wait is a Playwright wait on what the page shows; nothing sleeps.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from bot import texts
+from cases.demo import seed_reference_data
+from handlers.runtime import get_runtime
+from models import Case, Field, InboundEvent
+from tests.browser import chromium, live_server, require_chromium
+from tests.test_sandbox import tiny_png
+
+TIMEOUT_MS = 15_000
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with chromium() as browser:
+        yield browser
+
+
+@pytest.fixture
+def served(make_app):
+    """A sandbox app with reference data, served on a live 127.0.0.1 port."""
+    require_chromium()
+    with live_server() as server:
+        app = make_app(ZALO_APP_ID=None, PUBLIC_BASE_URL=server.url, DISPATCH_AFTER_COMMIT="thread")
+        with get_runtime(app).sessions() as session, session.begin():
+            seed_reference_data(session)
+        server.serve(app)
+        yield app, server
+        # Let replies already handed to the dispatcher reach the sandbox before the server stops.
+        get_runtime(app).executor.shutdown(wait=True)
+
+
+@pytest.fixture
+def page(browser, served):
+    app, server = served
+    context = browser.new_context(base_url=server.url)
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    yield page
+    context.close()
+
+
+def expect_():
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=TIMEOUT_MS)
+    return expect
+
+
+def bot_bubble(page, text: str):
+    """The latest bubble from the OA containing `text` (a Playwright locator)."""
+    return page.locator('.bubble[data-from="oa"]').filter(has_text=text).last
+
+
+def tap(page, question: str, button: str) -> None:
+    """Wait for the bot's menu with `question`, then tap its button titled `button`."""
+    bot_bubble(page, question).get_by_role("button", name=button, exact=True).click()
+
+
+def type_text(page, text: str) -> None:
+    page.get_by_label("Tin nhắn").fill(text)
+    page.get_by_role("button", name="Gửi", exact=True).click()
+    expect_()(page.get_by_label("Tin nhắn")).to_have_value("")
+
+
+def field_number(app, code: str) -> str:
+    """The number the field has in the bot's list (fields are too many for buttons)."""
+    with get_runtime(app).sessions() as session:
+        fields = session.scalars(
+            select(Field).where(Field.active.is_(True)).order_by(Field.sort_order, Field.name)
+        ).all()
+    return str([f.code for f in fields].index(code) + 1)
+
+
+def open_simulator(page) -> str:
+    """Open the page; return the id of the citizen it created."""
+    page.goto("/simulator")
+    tab = page.get_by_role("tab").first
+    expect_()(tab).to_have_attribute("aria-selected", "true")
+    return tab.get_attribute("data-user-id")
+
+
+def test_follow_shows_the_welcome_menu_and_a_tap_sends_its_payload(page, served):
+    app, _server = served
+    expect = expect_()
+    user_id = open_simulator(page)
+    assert re.fullmatch(r"[1-9]\d{18}", user_id)
+    expect(page.locator(".sim-header")).to_contain_text(app.config["AGENCY_NAME"])
+
+    page.get_by_role("button", name="Quan tâm OA").click()
+    expect(page.locator('.bubble[data-kind="follow"]')).to_contain_text("Bạn đã quan tâm")
+    menu = bot_bubble(page, texts.MENU_QUESTION)
+    expect(menu.get_by_role("button")).to_have_count(3)
+    expect(menu.get_by_role("button", name="Gửi phản ánh", exact=True)).to_be_visible()
+
+    menu.get_by_role("button", name="Gửi phản ánh", exact=True).click()
+    expect(bot_bubble(page, "Khiếu nại, tố cáo và yêu cầu tư vấn pháp luật")).to_be_visible()
+    # The tap shows as the citizen's bubble with the button's title, as in Zalo.
+    expect(page.locator('.bubble[data-from="user"]').last).to_have_text("👆 Gửi phản ánh")
+    with get_runtime(app).sessions() as session:
+        names = session.scalars(
+            select(InboundEvent.event_name)
+            .where(InboundEvent.zalo_user_id == user_id)
+            .order_by(InboundEvent.id)
+        ).all()
+        tap_body = session.scalars(
+            select(InboundEvent.body).where(InboundEvent.event_name == "user_send_text")
+        ).one()
+    assert names == ["follow", "user_send_text"]
+    assert '"text": "#menu:submit"' in tap_body
+
+    # The transcript survives a reload; a second citizen starts with an empty chat.
+    page.reload()
+    expect(bot_bubble(page, texts.MENU_QUESTION)).to_be_visible()
+    page.get_by_role("button", name="+ Thêm người dân").click()
+    expect(page.get_by_role("tab")).to_have_count(2)
+    expect(page.locator("#empty-note")).to_be_visible()
+    expect(page.locator(".bubble")).to_have_count(0)
+    page.get_by_role("tab").first.click()
+    expect(bot_bubble(page, texts.MENU_QUESTION)).to_be_visible()
+
+
+def test_a_whole_pakn_through_the_simulator_ends_with_its_code(page, served):
+    app, _server = served
+    expect = expect_()
+    open_simulator(page)
+    page.get_by_role("button", name="Quan tâm OA").click()
+
+    tap(page, texts.MENU_QUESTION, "Gửi phản ánh")
+    tap(page, texts.SCOPE_CONTINUE, "Tiếp tục")
+    tap(page, texts.ASK_KIND, texts.KIND_FEEDBACK)
+    expect(bot_bubble(page, texts.ASK_FIELD)).to_be_visible()
+    type_text(page, field_number(app, "GIAO-THONG"))
+    tap(page, "Sở Giao thông vận tải", texts.UNIT_ACCEPT)
+
+    expect(bot_bubble(page, "tiêu đề ngắn gọn")).to_be_visible()
+    type_text(page, "Đèn tín hiệu hỏng tại ngã tư")
+    expect(bot_bubble(page, "trình bày nội dung")).to_be_visible()
+    type_text(page, "Đèn tín hiệu giao thông tại ngã tư Hàng Bạc - Hàng Đào đã hỏng ba ngày.")
+    expect(bot_bubble(page, "Đã ghi nhận")).to_be_visible()
+    type_text(page, "xong")
+
+    expect(bot_bubble(page, "tối đa 10 ảnh")).to_be_visible()
+    page.locator("#photo-input").set_input_files(
+        files=[{"name": "den-hong.png", "mimeType": "image/png", "buffer": tiny_png()}]
+    )
+    photo = page.locator('.bubble[data-from="user"][data-kind="image"] img')
+    expect(photo).to_have_attribute(
+        "src", re.compile(r"/_sandbox/zalo/media/[0-9a-f]{32}/den-hong\.png$")
+    )
+    # The photo really loads from the sandbox "CDN".
+    page.wait_for_function("() => document.querySelector('.bubble-user img').naturalWidth === 1")
+    expect(bot_bubble(page, "Đã nhận 1/10 tệp")).to_be_visible()
+    tap(page, "tối đa 10 ảnh", texts.ATTACHMENT_DONE)
+
+    expect(bot_bubble(page, "Sự việc xảy ra ở đâu")).to_be_visible()
+    page.once("dialog", lambda dialog: dialog.accept("21.0340, 105.8500"))
+    page.get_by_role("button", name="Nhập tọa độ…").click()
+    expect(page.locator('.bubble[data-kind="location"]')).to_contain_text("21.0340000, 105.8500000")
+
+    card = page.locator('.bubble[data-kind="info_request"]').last
+    card.get_by_role("button", name="Chia sẻ thông tin").click()
+    card.get_by_label("Họ và tên").fill("Nguyễn Văn An")
+    card.get_by_label("Số điện thoại").fill("0912345678")
+    card.get_by_label("Địa chỉ").fill("12 Hàng Bạc, Hoàn Kiếm, Hà Nội")
+    card.get_by_role("button", name="Gửi thông tin").click()
+    expect(page.locator('.bubble[data-kind="info"]')).to_contain_text("Nguyễn Văn An")
+
+    tap(page, "địa chỉ email", texts.EMAIL_SKIP)
+    tap(page, "Luật Bảo vệ dữ liệu cá nhân", texts.CONSENT_YES)
+    tap(page, texts.ASK_PRIVACY, "Không cần ẩn")
+    summary = bot_bubble(page, texts.CONFIRM_HEADER)
+    expect(summary).to_contain_text("Đèn tín hiệu hỏng tại ngã tư")
+    expect(summary).to_contain_text("vị trí đã chia sẻ (21.0340000, 105.8500000)")
+    tap(page, texts.CONFIRM_EDIT, texts.CONFIRM_SEND)
+
+    acknowledgement = bot_bubble(page, "Mã PAKN:")
+    expect(acknowledgement).to_contain_text(re.compile(r"Mã PAKN: PAKN\.\d{8}\.\d{4}"))
+    code = re.search(r"PAKN\.\d{8}\.\d{4}", acknowledgement.inner_text()).group(0)
+    with get_runtime(app).sessions() as session:
+        case = session.scalars(select(Case)).one()
+        assert case.code == code
+        assert case.title == "Đèn tín hiệu hỏng tại ngã tư"
+        assert case.contact_name == "Nguyễn Văn An"
+        assert len(case.attachments) == 1
+    expect(page.locator("#status")).to_have_text("")
+    expect(page.locator('.bubble[data-kind="error"]')).to_have_count(0)

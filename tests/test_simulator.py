@@ -1,0 +1,417 @@
+"""The chat simulator: each action becomes a correctly signed Zalo event through the real webhook,
+and the transcript lists the bot's messages (from the sandbox) and the citizen's own events.
+
+The bot's replies go out through the production client; `responses` forwards them into the
+app's sandbox stand-in, so the whole loop runs in-process.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+import responses
+from sqlalchemy import select
+
+from handlers.runtime import get_runtime
+from models import InboundEvent, SandboxRecord
+from tests.conftest import load_fixture
+from tests.test_sandbox import multipart, tiny_png
+
+USER = "1234567890123456789"
+OTHER = "9876543210987654321"
+
+
+@pytest.fixture
+def sim_app(make_app):
+    return make_app(ZALO_APP_ID=None)
+
+
+@pytest.fixture
+def sim(sim_app):
+    """The simulator's test client, with the bot's calls to Zalo landing in the sandbox."""
+    from tests.test_sandbox import forward_to_app
+
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        forward_to_app(mock, sim_app)
+        yield sim_app.test_client()
+
+
+def send(client, **data):
+    return client.post("/simulator/api/send", json={"user_id": USER, **data})
+
+
+def events(app, user: str = USER) -> list[InboundEvent]:
+    with get_runtime(app).sessions() as session:
+        return list(
+            session.scalars(
+                select(InboundEvent)
+                .where(InboundEvent.zalo_user_id == user)
+                .order_by(InboundEvent.id)
+            )
+        )
+
+
+def last_event(app, user: str = USER) -> dict:
+    return json.loads(events(app, user)[-1].body)
+
+
+def bot_send(client, app, message: dict, user: str = USER) -> int:
+    """Play the bot: send a consultation message through the sandbox; return its record id."""
+    body = {"recipient": {"user_id": user}, "message": message}
+    answer = client.post(
+        "/_sandbox/zalo/v3.0/oa/message/cs",
+        json=body,
+        headers={"access_token": app.config["ZALO_ACCESS_TOKEN"]},
+    ).get_json()
+    assert answer["error"] == 0
+    with get_runtime(app).sessions() as session:
+        return session.scalars(select(SandboxRecord.id).order_by(SandboxRecord.id.desc())).first()
+
+
+def listing(client, user: str = USER, **cursor) -> dict:
+    response = client.get("/simulator/api/messages", query_string={"user_id": user, **cursor})
+    assert response.status_code == 200
+    return response.get_json()
+
+
+def assert_envelope(app, body: dict, event_name: str) -> None:
+    """The user->OA envelope exactly as Zalo sends it."""
+    assert body["app_id"] == app.config["ZALO_APP_ID"]
+    assert body["sender"] == {"id": USER}
+    assert body["recipient"] == {"id": app.config["ZALO_OA_ID"]}
+    assert re.fullmatch(r"\d{19}", body["user_id_by_app"])
+    assert body["event_name"] == event_name
+    assert re.fullmatch(r"\d{13}", body["timestamp"])
+
+
+# --- the page ------------------------------------------------------------------------------
+
+
+def test_page_shows_the_oa_and_loads_its_script(sim_app, sim):
+    response = sim.get("/simulator")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert sim_app.config["AGENCY_NAME"] in html
+    assert "Thêm người dân" in html
+    assert 'data-send-url="/simulator/api/send"' in html
+    assert "simulator.js" in html
+    script = sim.get("/static/simulator.js")
+    assert script.status_code == 200
+    script.close()
+
+
+# --- each kind of action -------------------------------------------------------------------
+
+
+def test_text_is_a_signed_user_send_text_event(sim_app, sim):
+    response = send(sim, kind="text", text="  Xin chào  ")
+    assert response.status_code == 200
+    assert response.get_json()["webhook_status"] == 200
+    assert response.get_json()["event_name"] == "user_send_text"
+    (row,) = events(sim_app)
+    assert row.event_name == "user_send_text"
+    body = json.loads(row.body)
+    assert_envelope(sim_app, body, "user_send_text")
+    assert body["message"]["text"] == "Xin chào"
+    assert body["message"]["msg_id"] == response.get_json()["msg_id"]
+
+
+def test_every_event_has_its_own_msg_id(sim_app, sim):
+    send(sim, kind="text", text="một")
+    send(sim, kind="text", text="một")
+    first, second = (json.loads(row.body)["message"]["msg_id"] for row in events(sim_app))
+    assert first != second
+
+
+def test_follow_has_the_follow_shape(sim_app, sim):
+    assert send(sim, kind="follow").get_json()["webhook_status"] == 200
+    (row,) = events(sim_app)
+    body = json.loads(row.body)
+    expected = load_fixture("follow")
+    assert set(body) == set(expected)
+    assert body["event_name"] == "follow"
+    assert body["oa_id"] == sim_app.config["ZALO_OA_ID"]
+    assert body["follower"] == {"id": USER}
+    assert body["source"] == "oa_profile"
+
+
+def test_button_tap_sends_the_button_payload_as_text(sim_app, sim):
+    record_id = bot_send(sim, sim_app, load_fixture("message_cs_request_buttons")["message"])
+    response = send(sim, kind="button", record_id=record_id, index=1)
+    assert response.get_json()["webhook_status"] == 200
+    body = last_event(sim_app)
+    assert_envelope(sim_app, body, "user_send_text")
+    assert body["message"]["text"] == "#menu:lookup"
+
+
+def test_button_tap_only_on_this_citizens_query_buttons(sim_app, sim):
+    url_button = {
+        "title": "Cổng",
+        "type": "oa.open.url",
+        "payload": {"url": "https://example.gov.vn"},
+    }
+    message = {
+        "attachment": {
+            "type": "template",
+            "payload": {"template_type": "button", "text": "Xem", "buttons": [url_button]},
+        }
+    }
+    own = bot_send(sim, sim_app, message)
+    others = bot_send(sim, sim_app, load_fixture("message_cs_request_buttons")["message"], OTHER)
+    assert send(sim, kind="button", record_id=own, index=0).status_code == 400
+    assert send(sim, kind="button", record_id=others, index=0).status_code == 400
+    assert send(sim, kind="button", record_id=own, index=7).status_code == 400
+    assert send(sim, kind="button", record_id="1", index=0).status_code == 400
+    assert events(sim_app) == []
+
+
+def upload_photo(client, data: bytes | None = None, name: str = "hiện trường.png"):
+    body, content_type = multipart(data if data is not None else tiny_png(), name)
+    return client.post("/simulator/api/upload", data=body, content_type=content_type)
+
+
+def test_photo_is_uploaded_then_sent_as_user_send_image(sim_app, sim):
+    uploaded = upload_photo(sim).get_json()
+    assert uploaded["url"] == (
+        f"http://localhost/_sandbox/zalo/media/{uploaded['token']}/{uploaded['name']}"
+    )
+    response = send(sim, kind="image", token=uploaded["token"], text="Ổ gà")
+    assert response.get_json()["webhook_status"] == 200
+    body = last_event(sim_app)
+    assert_envelope(sim_app, body, "user_send_image")
+    (attachment,) = body["message"]["attachments"]
+    assert attachment == {
+        "type": "image",
+        "payload": {"url": uploaded["url"], "thumbnail": uploaded["url"]},
+    }
+    assert body["message"]["text"] == "Ổ gà"
+    served = sim.get(uploaded["url"].removeprefix("http://localhost"))
+    assert served.get_data() == tiny_png()
+    served.close()
+
+
+@pytest.mark.parametrize(
+    ("data", "name"),
+    [(b"GIF89a...", "a.gif"), (b"<svg/>", "a.png"), (b"", "a.png")],
+)
+def test_upload_refuses_what_is_not_a_photo(sim, data, name):
+    response = upload_photo(sim, data, name)
+    assert response.status_code == 400
+    assert response.get_json()["error"]
+
+
+def test_upload_refuses_an_oversized_photo(make_app):
+    app = make_app(ZALO_APP_ID=None, ATTACHMENT_MAX_BYTES=2048)
+    response = upload_photo(app.test_client(), b"\x89PNG\r\n\x1a\n" + b"0" * 4096)
+    assert response.status_code == 400
+    assert response.get_json()["error"] == "Ảnh quá lớn."
+
+
+def test_image_needs_an_uploaded_photo(sim_app, sim):
+    assert send(sim, kind="image", token="unknown").status_code == 400
+    assert events(sim_app) == []
+
+
+def test_location_sends_string_coordinates(sim_app, sim):
+    response = send(sim, kind="location", latitude=21.0285011, longitude="105.8542034")
+    assert response.get_json()["webhook_status"] == 200
+    body = last_event(sim_app)
+    assert_envelope(sim_app, body, "user_send_location")
+    (attachment,) = body["message"]["attachments"]
+    assert attachment == {
+        "type": "location",
+        "payload": {"coordinates": {"latitude": "21.0285011", "longitude": "105.8542034"}},
+    }
+
+
+@pytest.mark.parametrize(
+    ("latitude", "longitude"), [(91, 105), (21, -181), ("abc", 105), (None, 105), ("nan", 1)]
+)
+def test_location_refuses_impossible_coordinates(sim_app, sim, latitude, longitude):
+    response = send(sim, kind="location", latitude=latitude, longitude=longitude)
+    assert response.status_code == 400
+    assert events(sim_app) == []
+
+
+def test_info_card_answer_is_the_flat_user_submit_info(sim_app, sim):
+    response = send(
+        sim, kind="info", name="Nguyễn Văn An", phone="0912345678", address="12 Hàng Bạc"
+    )
+    assert response.get_json()["webhook_status"] == 200
+    (row,) = events(sim_app)
+    assert row.event_name == "user_submit_info"
+    body = json.loads(row.body)
+    assert body["sender"] == {"id": USER}
+    assert body["recipient"] == {"id": sim_app.config["ZALO_OA_ID"]}
+    assert "message" not in body
+    assert body["info"] == {
+        "name": "Nguyễn Văn An",
+        "phone": "0912345678",
+        "address": "12 Hàng Bạc",
+        "ward": "",
+        "district": "",
+        "city": "",
+    }
+
+
+def test_info_card_needs_name_and_phone(sim_app, sim):
+    assert send(sim, kind="info", name="An").status_code == 400
+    assert events(sim_app) == []
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"kind": "text", "text": "x", "user_id": "abc"},
+        {"kind": "text", "text": "x", "user_id": "1" * 41},
+        {"kind": "text", "text": "x", "user_id": 123},
+        {"kind": "shout", "text": "x"},
+        {"kind": ["text"]},
+        {"kind": "text", "text": "   "},
+        {"kind": "text", "text": "x" * 4001},
+    ],
+)
+def test_send_refuses_bad_requests_in_vietnamese(sim_app, sim, data):
+    response = sim.post("/simulator/api/send", json={"user_id": USER, **data})
+    assert response.status_code == 400
+    assert response.get_json()["error"]
+    assert events(sim_app) == []
+
+
+def test_send_needs_json(sim):
+    assert sim.post("/simulator/api/send", data="x").status_code == 400
+
+
+def test_simulator_signs_with_the_configured_sandbox_secret(make_app):
+    # A sandbox with its own OA secret: the webhook (checking that secret) still accepts.
+    app = make_app(ZALO_APP_ID=None, ZALO_OA_SECRET_KEY="another-sandbox-secret")
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        from tests.test_sandbox import forward_to_app
+
+        forward_to_app(mock, app)
+        response = app.test_client().post(
+            "/simulator/api/send", json={"user_id": USER, "kind": "text", "text": "chào"}
+        )
+    assert response.get_json()["webhook_status"] == 200
+    assert len(events(app)) == 1
+
+
+def test_simulator_is_absent_with_a_real_oa(make_app):
+    client = make_app().test_client()
+    assert client.get("/simulator").status_code == 404
+    assert (
+        client.post("/simulator/api/send", json={"user_id": USER, "kind": "follow"}).status_code
+        == 404
+    )
+
+
+# --- the transcript ------------------------------------------------------------------------
+
+
+def test_follow_brings_a_bot_reply_into_the_transcript(sim_app, sim):
+    send(sim, kind="follow")
+    bubbles = listing(sim)["messages"]
+    assert bubbles[0]["from"] == "system"
+    assert bubbles[0]["kind"] == "follow"
+    assert any(b["from"] == "oa" for b in bubbles[1:])
+
+
+def test_transcript_lists_every_kind_of_bubble(sim_app, sim):
+    token = sim_app.config["ZALO_ACCESS_TOKEN"]
+    uploaded = upload_photo(sim).get_json()
+    messages = [
+        {"text": "Chào anh/chị"},
+        load_fixture("message_cs_request_buttons")["message"],
+        {
+            "attachment": {
+                "type": "template",
+                "payload": {
+                    "template_type": "media",
+                    "elements": [{"media_type": "image", "attachment_id": uploaded["token"]}],
+                },
+            }
+        },
+        load_fixture("message_cs_request_user_info")["message"],
+        {"attachment": {"type": "file", "payload": {"token": uploaded["token"]}}},
+        {"text": "x" * 2001},  # refused by Zalo: shown as an error line
+    ]
+    for message in messages:
+        sim.post(
+            "/_sandbox/zalo/v3.0/oa/message/cs",
+            json={"recipient": {"user_id": USER}, "message": message},
+            headers={"access_token": token},
+        )
+    sim.post(
+        "/_sandbox/zalo/v3.0/oa/message/template",
+        json={"user_id": USER, "template_id": "42", "template_data": {"ma": "PAKN.20260101.0001"}},
+        headers={"access_token": token},
+    )
+    bot_send(sim, sim_app, {"text": "cho người khác"}, OTHER)
+
+    data = listing(sim)
+    kinds = [(b["from"], b["kind"]) for b in data["messages"]]
+    assert kinds == [
+        ("oa", "text"),
+        ("oa", "buttons"),
+        ("oa", "image"),
+        ("oa", "info_request"),
+        ("oa", "file"),
+        ("system", "error"),
+        ("oa", "template"),
+    ]
+    text, buttons, image, info, file, error, template = data["messages"]
+    assert text["text"] == "Chào anh/chị"
+    assert buttons["text"] == "Anh/chị muốn làm gì?"
+    assert buttons["buttons"][0] == {
+        "title": "Gửi phản ánh",
+        "type": "oa.query.hide",
+        "payload": "#menu:submit",
+    }
+    assert image["image_url"] == uploaded["url"]
+    assert info["subtitle"].startswith("Xin cung cấp")
+    assert file["file_url"] == uploaded["url"]
+    assert "-210" in error["text"]
+    assert "PAKN.20260101.0001" in template["text"]
+    assert len({b["id"] for b in data["messages"]}) == len(data["messages"])
+
+    # Nothing new after the cursor.
+    again = listing(sim, after=data["after"], after_event=data["after_event"])
+    assert again["messages"] == []
+    assert (again["after"], again["after_event"]) == (data["after"], data["after_event"])
+
+
+def test_transcript_keeps_the_citizens_own_messages(sim_app, sim):
+    record_id = bot_send(sim, sim_app, load_fixture("message_cs_request_buttons")["message"])
+    first = listing(sim)
+    send(sim, kind="button", record_id=record_id, index=0)
+    uploaded = upload_photo(sim).get_json()
+    send(sim, kind="image", token=uploaded["token"])
+    send(sim, kind="location", latitude=21.03, longitude=105.85)
+    send(sim, kind="info", name="An", phone="0912345678", address="Hà Nội")
+    send(sim, kind="text", text="Cảm ơn")
+
+    mine = [
+        b
+        for b in listing(sim, after=first["after"], after_event=first["after_event"])["messages"]
+        if b["from"] == "user"
+    ]
+    assert [b["kind"] for b in mine] == ["text", "image", "location", "info", "text"]
+    tap, image, location, info, text = mine
+    # A hidden query button shows as a tap on its title, not as its payload.
+    assert (tap["text"], tap["button_payload"]) == ("Gửi phản ánh", "#menu:submit")
+    assert image["image_url"] == uploaded["url"]
+    assert (location["latitude"], location["longitude"]) == ("21.0300000", "105.8500000")
+    assert info["info"]["name"] == "An"
+    assert text["text"] == "Cảm ơn"
+    # A reload (no cursor) shows everything again, oldest first.
+    everything = listing(sim)["messages"]
+    assert everything[0]["kind"] == "buttons"
+    assert [b["kind"] for b in everything if b["from"] == "user"][-1] == "text"
+
+
+def test_transcript_refuses_bad_parameters(sim):
+    assert sim.get("/simulator/api/messages", query_string={"user_id": "x"}).status_code == 400
+    response = sim.get("/simulator/api/messages", query_string={"user_id": USER, "after": "z"})
+    assert response.status_code == 400
