@@ -13,12 +13,13 @@ from typing import Any
 
 from cryptography.fernet import Fernet
 
+# Sandbox credentials are public by design: they only ever sign simulator events.
 SANDBOX_APP_ID = "sandbox-app-id"
-SANDBOX_APP_SECRET = "sandbox-app-secret"
-SANDBOX_OA_SECRET_KEY = "sandbox-oa-secret-key"
+SANDBOX_APP_SECRET = "sandbox-app-secret"  # noqa: S105
+SANDBOX_OA_SECRET_KEY = "sandbox-oa-secret-key"  # noqa: S105
 SANDBOX_OA_ID = "1000000000000000001"
-SANDBOX_ACCESS_TOKEN = "sandbox-access-token"
-SANDBOX_REFRESH_TOKEN = "sandbox-refresh-token"
+SANDBOX_ACCESS_TOKEN = "sandbox-access-token"  # noqa: S105
+SANDBOX_REFRESH_TOKEN = "sandbox-refresh-token"  # noqa: S105
 INSTANCE_DIR = Path(__file__).resolve().parent / "instance"
 
 
@@ -109,7 +110,9 @@ KEYS: dict[str, tuple[str | None, Callable[[str, str], Any]]] = {
 REAL_OA_REQUIRED = ("SECRET_KEY", "ZALO_APP_SECRET", "ZALO_OA_SECRET_KEY", "ZALO_OA_ID")
 
 
-def load(environ: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None) -> dict:
+def load(
+    environ: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None
+) -> dict:
     """Return the validated configuration from `environ` (default: os.environ) and `overrides`."""
     environ = os.environ if environ is None else environ
     overrides = dict(overrides or {})

@@ -61,21 +61,25 @@ def safe_file_name(name: str | None, fallback: str) -> str:
     return (cleaned or fallback)[:120]
 
 
-def download(policy: DownloadPolicy, attachment: CaseAttachment,
-             session: requests.Session | None = None) -> tuple[Path, int, str | None]:
+def download(
+    policy: DownloadPolicy, attachment: CaseAttachment, session: requests.Session | None = None
+) -> tuple[Path, int, str | None]:
     """Stream one attachment into storage; return (path, size, content type)."""
     if not policy.allows(attachment.source_url):
         raise DownloadError("URL not on an allowed host")
     http = session or requests.Session()
     try:
-        with http.get(attachment.source_url, stream=True, timeout=policy.timeout,
-                      allow_redirects=False) as response:
+        with http.get(
+            attachment.source_url, stream=True, timeout=policy.timeout, allow_redirects=False
+        ) as response:
             if response.status_code != 200:
                 raise DownloadError(f"HTTP {response.status_code}")
             declared = int(response.headers.get("Content-Length") or 0)
             if declared > policy.max_bytes:
                 raise DownloadError(f"too large ({declared} bytes)")
-            content_type = (response.headers.get("Content-Type") or "").split(";")[0].strip() or None
+            content_type = (response.headers.get("Content-Type") or "").split(";")[
+                0
+            ].strip() or None
             folder = policy.storage_dir / "cases" / str(attachment.case_id)
             folder.mkdir(parents=True, exist_ok=True)
             fallback = f"file{SAFE_TYPES.get(content_type or '', '')}"
@@ -94,7 +98,9 @@ def download(policy: DownloadPolicy, attachment: CaseAttachment,
     return path, size, content_type
 
 
-def download_pending(sessions: sessionmaker[Session], policy: DownloadPolicy, limit: int = 20) -> int:
+def download_pending(
+    sessions: sessionmaker[Session], policy: DownloadPolicy, limit: int = 20
+) -> int:
     """Fetch attachments not stored yet; return how many were stored."""
     with sessions() as session:
         ids = session.scalars(

@@ -69,7 +69,9 @@ class Context:
     draft: dict[str, Any] = field(default_factory=dict)
     replies: list[Reply] = field(default_factory=list)
 
-    def say(self, text: str, kind: MessageKind = MessageKind.REPLY, case_id: int | None = None) -> None:
+    def say(
+        self, text: str, kind: MessageKind = MessageKind.REPLY, case_id: int | None = None
+    ) -> None:
         """Queue a text reply, split at Zalo's 2,000-character limit."""
         for part in texts.split_text(text):
             self.replies.append(Reply(messages.text(part), kind, case_id))
@@ -140,7 +142,9 @@ def menu_message(question: str, options: Sequence[Option], prefix: str) -> dict[
     body = "\n".join(lines)
     if len(options) > messages.MAX_BUTTONS:
         return messages.text(body)
-    return messages.buttons(body, [(o.button or o.label[:20], f"#{prefix}:{o.key}") for o in options])
+    return messages.buttons(
+        body, [(o.button or o.label[:20], f"#{prefix}:{o.key}") for o in options]
+    )
 
 
 def choose(options: Sequence[Option], incoming: Incoming, prefix: str) -> Option | None:
@@ -190,8 +194,13 @@ def _run_step(ctx: Context, state: str, incoming: Incoming, steps: dict[str, Ste
     return enter(ctx, target.state, steps, from_state=state, quiet=target.quiet)
 
 
-def enter(ctx: Context, state: str, steps: dict[str, Step], from_state: str | None = None,
-          quiet: bool = False) -> str:
+def enter(
+    ctx: Context,
+    state: str,
+    steps: dict[str, Step],
+    from_state: str | None = None,
+    quiet: bool = False,
+) -> str:
     """Move to `state`, remember where we came from for "quay lại", and ask its question."""
     if state == IDLE:
         ctx.draft = {k: v for k, v in ctx.draft.items() if k == SUSPENDED}

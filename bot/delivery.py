@@ -174,7 +174,9 @@ class Dispatcher:
                 log.warning("outbox row %s: retry later after %s", row_id, type(error).__name__)
             else:
                 row.state = OutboxState.FAILED
-                log.error("outbox row %s failed: %s (code %s)", row_id, type(error).__name__, error.code)
+                log.error(
+                    "outbox row %s failed: %s (code %s)", row_id, type(error).__name__, error.code
+                )
                 # A failed row must not block the citizen's later messages.
                 return True
         return False
@@ -196,4 +198,6 @@ def rows_citizen_zalo_id(session: Session, citizen_id: int) -> str:
     """Return the Zalo user id of a citizen."""
     from models import Citizen
 
-    return session.execute(select(Citizen.zalo_user_id).where(Citizen.id == citizen_id)).scalar_one()
+    return session.execute(
+        select(Citizen.zalo_user_id).where(Citizen.id == citizen_id)
+    ).scalar_one()

@@ -59,7 +59,11 @@ def lock_conversation(session: Session, citizen_id: int) -> Conversation:
 
 
 def process_event(
-    session: Session, row: InboundEvent, event: events.ZaloEvent, settings: BotSettings, now: datetime
+    session: Session,
+    row: InboundEvent,
+    event: events.ZaloEvent,
+    settings: BotSettings,
+    now: datetime,
 ) -> int | None:
     """Apply one event; return the id of the citizen who may have new messages to send."""
     if isinstance(event, events.ReceivedEvent | events.SeenEvent):

@@ -33,27 +33,23 @@ MENU_GUIDE = "Hướng dẫn"
 UNKNOWN_OUTSIDE_FLOW = "Cảm ơn Ông/Bà đã nhắn tin."
 GUIDE = (
     "Hướng dẫn gửi phản ánh, kiến nghị:\n"
-    "1. Chọn \"Gửi phản ánh, kiến nghị\" và trả lời lần lượt các câu hỏi.\n"
+    '1. Chọn "Gửi phản ánh, kiến nghị" và trả lời lần lượt các câu hỏi.\n'
     "2. Sau khi gửi, Ông/Bà nhận được mã PAKN để tra cứu.\n"
     "3. Cơ quan trả lời trong thời hạn {answer_days} ngày; kết quả được gửi qua Zalo này.\n"
-    "Ở bất kỳ bước nào, Ông/Bà có thể gõ: \"menu\" để về danh mục chính, \"quay lại\" để trở lại "
-    "câu hỏi trước, \"hủy\" để hủy, \"trợ giúp\" để xem hướng dẫn.\n"
+    'Ở bất kỳ bước nào, Ông/Bà có thể gõ: "menu" để về danh mục chính, "quay lại" để trở lại '
+    'câu hỏi trước, "hủy" để hủy, "trợ giúp" để xem hướng dẫn.\n'
     "Đường dây nóng: {hotline}."
 )
 
 # --- Universal commands -----------------------------------------------------------------------
 CANCELLED = "Đã hủy nội dung đang soạn. Ông/Bà có thể bắt đầu lại bất cứ lúc nào."
 NOTHING_TO_CANCEL = "Hiện không có nội dung nào đang soạn."
-HELP_FOOTER = (
-    "Các lệnh dùng được mọi lúc: \"menu\", \"quay lại\", \"hủy\", \"trợ giúp\"."
-)
+HELP_FOOTER = 'Các lệnh dùng được mọi lúc: "menu", "quay lại", "hủy", "trợ giúp".'
 APOLOGY = (
     "Xin lỗi Ông/Bà, hệ thống gặp sự cố khi xử lý tin nhắn vừa rồi. "
-    "Tin nhắn đã được lưu lại; Ông/Bà vui lòng thử lại sau ít phút hoặc gõ \"menu\"."
+    'Tin nhắn đã được lưu lại; Ông/Bà vui lòng thử lại sau ít phút hoặc gõ "menu".'
 )
-STALE_DRAFT = (
-    "Ông/Bà có một phản ánh, kiến nghị đang soạn dở từ {since}. Ông/Bà muốn tiếp tục hay bắt đầu lại?"
-)
+STALE_DRAFT = "Ông/Bà có một phản ánh, kiến nghị đang soạn dở từ {since}. Ông/Bà muốn tiếp tục hay bắt đầu lại?"
 RESUME_CONTINUE = "Tiếp tục"
 RESUME_RESTART = "Bắt đầu lại"
 
@@ -98,10 +94,10 @@ TITLE_TOO_SHORT = "Tiêu đề quá ngắn (tối thiểu {min} ký tự)."
 TITLE_TOO_LONG = "Tiêu đề quá dài (tối đa {max} ký tự)."
 ASK_CONTENT = (
     "Ông/Bà vui lòng trình bày nội dung (có thể gửi nhiều tin nhắn, tối đa {max} ký tự). "
-    "Gõ \"xong\" khi đã trình bày đủ."
+    'Gõ "xong" khi đã trình bày đủ.'
 )
 ASK_CONTENT_EDIT = "Nội dung cũ sẽ được thay thế. " + ASK_CONTENT
-CONTENT_NOTED = "Đã ghi nhận ({length}/{max} ký tự). Ông/Bà gửi tiếp hoặc gõ \"xong\"."
+CONTENT_NOTED = 'Đã ghi nhận ({length}/{max} ký tự). Ông/Bà gửi tiếp hoặc gõ "xong".'
 CONTENT_TOO_SHORT = "Nội dung còn quá ngắn (tối thiểu {min} ký tự). Ông/Bà vui lòng trình bày thêm."
 CONTENT_TOO_LONG = (
     "Tin nhắn này làm nội dung vượt quá {max} ký tự nên chưa được ghi nhận. "
@@ -110,31 +106,33 @@ CONTENT_TOO_LONG = (
 CONTENT_DONE = "Xong"
 ASK_ATTACHMENTS = (
     "Ông/Bà có thể gửi tối đa {max} ảnh hoặc tệp (PDF, Word, Excel) minh họa. "
-    "Gõ \"xong\" khi đã gửi đủ, hoặc \"bỏ qua\" nếu không có."
+    'Gõ "xong" khi đã gửi đủ, hoặc "bỏ qua" nếu không có.'
 )
 ASK_ATTACHMENTS_EDIT = "Các tệp đã gửi trước đó sẽ được thay thế. " + ASK_ATTACHMENTS
-ATTACHMENT_NOTED = "Đã nhận {count}/{max} tệp. Ông/Bà gửi tiếp hoặc gõ \"xong\"."
+ATTACHMENT_NOTED = 'Đã nhận {count}/{max} tệp. Ông/Bà gửi tiếp hoặc gõ "xong".'
 ATTACHMENTS_FULL = "Ông/Bà đã gửi đủ {max} tệp; tệp này chưa được ghi nhận."
 ATTACHMENT_SKIP = "Bỏ qua"
 ATTACHMENT_DONE = "Xong"
 ASK_LOCATION = (
-    "Sự việc xảy ra ở đâu? Ông/Bà chia sẻ vị trí (bấm dấu + rồi chọn \"Vị trí\") "
-    "hoặc gõ địa chỉ. Gõ \"bỏ qua\" nếu không cần."
+    'Sự việc xảy ra ở đâu? Ông/Bà chia sẻ vị trí (bấm dấu + rồi chọn "Vị trí") '
+    'hoặc gõ địa chỉ. Gõ "bỏ qua" nếu không cần.'
 )
 LOCATION_SKIP = "Bỏ qua"
 ADDRESS_TOO_SHORT = "Địa chỉ quá ngắn (tối thiểu {min} ký tự)."
 ADDRESS_TOO_LONG = "Địa chỉ quá dài (tối đa {max} ký tự)."
 ASK_CONTACT = (
     "Theo quy định, PAKN cần có họ tên, địa chỉ và số điện thoại của người gửi. "
-    "Ông/Bà bấm \"Chia sẻ thông tin\" trên thẻ bên dưới, hoặc gõ họ và tên."
+    'Ông/Bà bấm "Chia sẻ thông tin" trên thẻ bên dưới, hoặc gõ họ và tên.'
 )
 INFO_CARD_TITLE = "{agency}"
 INFO_CARD_SUBTITLE = "Xin cung cấp thông tin liên hệ để cơ quan trả lời phản ánh, kiến nghị"
 NAME_INVALID = "Họ tên chưa hợp lệ (2–100 ký tự, không chứa ký hiệu lạ)."
 ASK_PHONE = "Ông/Bà vui lòng gõ số điện thoại liên hệ (ví dụ 0912345678)."
-PHONE_INVALID = "Số điện thoại chưa đúng. Số di động gồm 10 chữ số, bắt đầu bằng 03, 05, 07, 08 hoặc 09."
+PHONE_INVALID = (
+    "Số điện thoại chưa đúng. Số di động gồm 10 chữ số, bắt đầu bằng 03, 05, 07, 08 hoặc 09."
+)
 ASK_ADDRESS = "Ông/Bà vui lòng gõ địa chỉ liên hệ (số nhà, đường, phường/xã, tỉnh/thành phố)."
-ASK_EMAIL = "Ông/Bà gõ địa chỉ email nếu muốn nhận thêm thông tin qua email, hoặc gõ \"bỏ qua\"."
+ASK_EMAIL = 'Ông/Bà gõ địa chỉ email nếu muốn nhận thêm thông tin qua email, hoặc gõ "bỏ qua".'
 EMAIL_INVALID = "Địa chỉ email chưa đúng (ví dụ: ten@example.com)."
 EMAIL_SKIP = "Bỏ qua"
 ASK_CONSENT = (
@@ -145,7 +143,7 @@ CONSENT_YES = "Đồng ý"
 CONSENT_NO = "Không đồng ý"
 CONSENT_REQUIRED = (
     "Theo quy định, cơ quan không tiếp nhận PAKN không rõ người gửi. Nếu không đồng ý, "
-    "Ông/Bà có thể gõ \"hủy\"; hoặc chọn \"Đồng ý\" để tiếp tục."
+    'Ông/Bà có thể gõ "hủy"; hoặc chọn "Đồng ý" để tiếp tục.'
 )
 ASK_PRIVACY = (
     "Khi công khai kết quả trả lời, Ông/Bà có muốn ẩn họ tên và thông tin liên hệ của mình không?"
@@ -177,7 +175,7 @@ SUBMITTED = (
     "Mã PAKN: {code}\n"
     "Ngày tiếp nhận: {received}\n"
     "Thời hạn trả lời dự kiến: {due}\n"
-    "Kết quả sẽ được gửi qua Zalo này. Ông/Bà giữ mã để tra cứu (gõ \"tra cứu\")."
+    'Kết quả sẽ được gửi qua Zalo này. Ông/Bà giữ mã để tra cứu (gõ "tra cứu").'
 )
 
 # --- Lookup and adding information ------------------------------------------------------------
@@ -202,7 +200,7 @@ ADD_TO_CASE = "Bổ sung vào {code}"
 ADD_NEW = "Gửi PAKN mới"
 ADD_MENU = "Xem danh mục"
 ADD_NOTED = (
-    "Đã bổ sung vào PAKN {code}. Ông/Bà có thể gửi thêm nội dung hoặc ảnh; gõ \"xong\" khi hoàn tất."
+    'Đã bổ sung vào PAKN {code}. Ông/Bà có thể gửi thêm nội dung hoặc ảnh; gõ "xong" khi hoàn tất.'
 )
 ADD_DONE = "Cảm ơn Ông/Bà. Thông tin bổ sung đã được chuyển đến cán bộ xử lý PAKN {code}."
 INFO_SAVED = "Cảm ơn Ông/Bà đã cung cấp thông tin liên hệ."
@@ -213,8 +211,8 @@ TIMELINE_CITIZEN_INFO = "Ông/Bà bổ sung thông tin"
 STEP_HELP = {
     "submit_content": "Ông/Bà nêu rõ sự việc: ở đâu, khi nào, ai liên quan, mong muốn được giải quyết thế nào.",
     "submit_attachments": "Bấm dấu + trong khung chat để gửi ảnh hoặc tệp.",
-    "submit_location": "Bấm dấu + trong khung chat, chọn \"Vị trí\" để chia sẻ vị trí hiện tại.",
-    "submit_contact": "Bấm \"Chia sẻ thông tin\" trên thẻ để gửi họ tên, số điện thoại, địa chỉ từ Zalo.",
+    "submit_location": 'Bấm dấu + trong khung chat, chọn "Vị trí" để chia sẻ vị trí hiện tại.',
+    "submit_contact": 'Bấm "Chia sẻ thông tin" trên thẻ để gửi họ tên, số điện thoại, địa chỉ từ Zalo.',
 }
 
 

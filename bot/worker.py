@@ -56,9 +56,15 @@ def beat(app: Flask) -> object:
     sessions = get_runtime(app).sessions
     now = utcnow()
     with sessions() as session, session.begin():
-        insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+        insert = (
+            postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+        )
         stmt = insert(WorkerHeartbeat).values(
-            name=WORKER_NAME, host=socket.gethostname(), pid=os.getpid(), started_at=now, beat_at=now
+            name=WORKER_NAME,
+            host=socket.gethostname(),
+            pid=os.getpid(),
+            started_at=now,
+            beat_at=now,
         )
         session.execute(
             stmt.on_conflict_do_update(
@@ -97,10 +103,18 @@ def _guarded(app: Flask, job: Job) -> Callable[[], None]:
 
 def build_scheduler(app: Flask) -> BlockingScheduler:
     """Create the scheduler with every job registered (not started)."""
-    scheduler = BlockingScheduler(timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1})
+    scheduler = BlockingScheduler(timezone="UTC")
     for job in jobs(app.config):
-        scheduler.add_job(_guarded(app, job), "interval", seconds=job.seconds, id=job.id,
-                          replace_existing=True, next_run_time=utcnow())
+        scheduler.add_job(
+            _guarded(app, job),
+            "interval",
+            seconds=job.seconds,
+            id=job.id,
+            coalesce=True,
+            max_instances=1,
+            replace_existing=True,
+            next_run_time=utcnow(),
+        )
     return scheduler
 
 

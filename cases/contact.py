@@ -8,7 +8,9 @@ _PHONE_SEPARATORS = re.compile(r"[\s.\-()]")
 # Mobile numbers: 03x, 05x, 07x, 08x, 09x + 8 digits; landlines: 02 + 9 digits.
 _MOBILE = re.compile(r"0[35789]\d{8}")
 _LANDLINE = re.compile(r"02\d{9}")
-_EMAIL = re.compile(r"[^@\s]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9-]{1,63})+")
+_EMAIL = re.compile(
+    r"[^@\s]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9-]{1,63})+"
+)
 # Letters (any script), digits for business names, and the punctuation names carry.
 _NAME = re.compile(r"[\w][\w .,'&\-]*")
 _LETTER = re.compile(r"[^\W\d_]")

@@ -114,14 +114,21 @@ def submit_case(
     for item in submission.attachments:
         add_attachment(session, case, item, now)
     session.add(
-        CaseEvent(case_id=case.id, at=now, action="received", actor="citizen",
-                  to_status=CaseStatus.RECEIVED.value)
+        CaseEvent(
+            case_id=case.id,
+            at=now,
+            action="received",
+            actor="citizen",
+            to_status=CaseStatus.RECEIVED.value,
+        )
     )
     session.flush()
     return case
 
 
-def add_attachment(session: Session, case: Case, item: dict[str, Any], now: datetime) -> CaseAttachment:
+def add_attachment(
+    session: Session, case: Case, item: dict[str, Any], now: datetime
+) -> CaseAttachment:
     """Record a photo or file by its Zalo URL; the worker downloads it into storage."""
     attachment = CaseAttachment(
         case_id=case.id,
@@ -135,8 +142,13 @@ def add_attachment(session: Session, case: Case, item: dict[str, Any], now: date
     return attachment
 
 
-def add_citizen_info(session: Session, case: Case, now: datetime, text: str = "",
-                     attachments: list[dict[str, Any]] | None = None) -> None:
+def add_citizen_info(
+    session: Session,
+    case: Case,
+    now: datetime,
+    text: str = "",
+    attachments: list[dict[str, Any]] | None = None,
+) -> None:
     """Attach what the citizen sent later to their case, as a timeline entry staff can read."""
     for item in attachments or []:
         add_attachment(session, case, item, now)
@@ -144,7 +156,9 @@ def add_citizen_info(session: Session, case: Case, now: datetime, text: str = ""
     if attachments:
         count = f"[{len(attachments)} tệp đính kèm]"
         note = f"{note}\n{count}" if note else count
-    session.add(CaseEvent(case_id=case.id, at=now, action="citizen_info", actor="citizen", note=note))
+    session.add(
+        CaseEvent(case_id=case.id, at=now, action="citizen_info", actor="citizen", note=note)
+    )
     case.updated_at = now
     session.flush()
 

@@ -63,13 +63,17 @@ def seed_demo_command() -> None:
 @click.option("--unit", "unit_code", required=True, help="Unit code, e.g. VP-UBND.")
 @click.option("--roles", required=True, help="Comma-separated: admin,coordinator,handler,leader.")
 @click.password_option()
-def create_staff_command(username: str, full_name: str, unit_code: str, roles: str, password: str) -> None:
+def create_staff_command(
+    username: str, full_name: str, unit_code: str, roles: str, password: str
+) -> None:
     """Create a staff account."""
     from cases.staff import StaffError, create_staff
 
     with get_runtime().sessions() as session, session.begin():
         try:
-            staff = create_staff(session, username, full_name, unit_code, roles.split(","), password)
+            staff = create_staff(
+                session, username, full_name, unit_code, roles.split(","), password
+            )
         except StaffError as error:
             raise click.ClickException(str(error)) from None
     click.echo(f"Created staff account {staff.username}.")

@@ -49,7 +49,11 @@ def init_app(app: Flask) -> None:
     sessions = make_session_factory(engine)
     zalo = build_zalo_client(app.config)
     mode = app.config["DISPATCH_AFTER_COMMIT"]
-    executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="dispatch") if mode == "thread" else None
+    executor = (
+        ThreadPoolExecutor(max_workers=2, thread_name_prefix="dispatch")
+        if mode == "thread"
+        else None
+    )
     app.extensions["pakn"] = Runtime(
         engine=engine,
         sessions=sessions,

@@ -17,8 +17,11 @@ import time
 import unicodedata
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, current_app, jsonify, request, send_file
+import requests
+from flask import Blueprint, Flask, abort, current_app, jsonify, request, send_file
+from requests.structures import CaseInsensitiveDict
 from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
 from werkzeug.utils import secure_filename
@@ -497,3 +500,59 @@ def media(token: str, file_name: str):
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response
+
+
+class InProcessAdapter(requests.adapters.BaseAdapter):
+    """A `requests` transport that hands each request straight to the app's WSGI stack.
+
+    Mounted on the Zalo client's session for the sandbox base URL, the bot reaches the stand-in
+    without a socket: headers keep their names (werkzeug's server and gunicorn drop names with
+    an underscore, such as `access_token`), a one-worker server never waits on itself, and the
+    port in PUBLIC_BASE_URL does not have to match the one the server listens on.
+    """
+
+    def __init__(self, app: Flask) -> None:
+        super().__init__()
+        self.app = app
+
+    def send(
+        self,
+        request: requests.PreparedRequest,
+        stream: bool = False,
+        timeout: Any = None,
+        verify: Any = True,
+        cert: Any = None,
+        proxies: Any = None,
+    ) -> requests.Response:
+        """Run the request through the app and wrap its answer as a `requests.Response`."""
+        url = urlsplit(request.url or "")
+        headers = [
+            (k, v)
+            for k, v in request.headers.items()
+            if k.lower() not in ("host", "content-length")
+        ]
+        body = request.body or b""
+        answer = self.app.test_client().open(
+            url.path + (f"?{url.query}" if url.query else ""),
+            method=request.method or "GET",
+            headers=headers,
+            data=body.encode() if isinstance(body, str) else body,
+        )
+        response = requests.Response()
+        response.status_code = answer.status_code
+        response.reason = answer.status.partition(" ")[2]
+        response.headers = CaseInsensitiveDict(answer.headers.items())
+        response._content = answer.get_data()
+        response.url = request.url or ""
+        response.request = request
+        answer.close()
+        return response
+
+    def close(self) -> None:
+        """Nothing to release: no connections are opened."""
+
+
+def mount_in_process(session: requests.Session, app: Flask) -> None:
+    """Route this session's calls to the sandbox base URL into `app` itself."""
+    base = app.config["PUBLIC_BASE_URL"] + bp.url_prefix + "/"
+    session.mount(base, InProcessAdapter(app))

@@ -46,7 +46,9 @@ def healthz():
         database = "error"
     worker: dict = {"state": "unknown"}
     if database == "ok":
-        beat = session.scalars(select(WorkerHeartbeat).order_by(WorkerHeartbeat.beat_at.desc())).first()
+        beat = session.scalars(
+            select(WorkerHeartbeat).order_by(WorkerHeartbeat.beat_at.desc())
+        ).first()
         if beat is None:
             worker = {"state": "never-started"}
         else:
@@ -57,4 +59,6 @@ def healthz():
                 "seconds_since_beat": int(age.total_seconds()),
             }
     status = 200 if database == "ok" else 503
-    return jsonify(status="ok" if status == 200 else "error", database=database, worker=worker), status
+    return jsonify(
+        status="ok" if status == 200 else "error", database=database, worker=worker
+    ), status

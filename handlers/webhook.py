@@ -69,7 +69,9 @@ def receive():
     config = current_app.config
     timestamp = str(body.get("timestamp", ""))
     header = request.headers.get("X-ZEvent-Signature")
-    if not verify_signature(header, config["ZALO_APP_ID"], raw, timestamp, config["ZALO_OA_SECRET_KEY"]):
+    if not verify_signature(
+        header, config["ZALO_APP_ID"], raw, timestamp, config["ZALO_OA_SECRET_KEY"]
+    ):
         log.warning(
             "webhook signature %s (checked sha256(app_id + body + timestamp + ZALO_OA_SECRET_KEY))",
             "missing" if not header else "mismatch",
@@ -104,7 +106,9 @@ def _store_and_process(body: dict, raw: bytes):
     return jsonify(status="ok")
 
 
-def _insert_event(session, body: dict, raw: bytes, event, parse_error: str | None, now) -> int | None:
+def _insert_event(
+    session, body: dict, raw: bytes, event, parse_error: str | None, now
+) -> int | None:
     """Insert the event unless its key is known; return its id, or None for a redelivery."""
     dialect = session.get_bind().dialect.name
     insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}.get(dialect, sa_insert)

@@ -46,7 +46,9 @@ class Case(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(20), unique=True)
     kind: Mapped[CaseKind] = mapped_column(text_enum(CaseKind))
-    status: Mapped[CaseStatus] = mapped_column(text_enum(CaseStatus), default=CaseStatus.RECEIVED, index=True)
+    status: Mapped[CaseStatus] = mapped_column(
+        text_enum(CaseStatus), default=CaseStatus.RECEIVED, index=True
+    )
     channel: Mapped[str] = mapped_column(String(20), default="zalo")
     citizen_id: Mapped[int | None] = mapped_column(ForeignKey("citizen.id"), index=True)
     field_id: Mapped[int] = mapped_column(ForeignKey("field.id"), index=True)

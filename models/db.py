@@ -52,5 +52,6 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
 
 def make_autocommit_session_factory(engine: Engine) -> sessionmaker[Session]:
     """Sessions where each statement commits on its own: for reads that must not hold locks."""
-    return sessionmaker(bind=engine.execution_options(isolation_level="AUTOCOMMIT"),
-                        expire_on_commit=False)
+    return sessionmaker(
+        bind=engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
+    )

@@ -28,7 +28,9 @@ class InboundEvent(Base):
     event_name: Mapped[str] = mapped_column(String(60), index=True)
     zalo_user_id: Mapped[str | None] = mapped_column(String(40), index=True)
     body: Mapped[str] = mapped_column(Text)
-    status: Mapped[EventStatus] = mapped_column(text_enum(EventStatus), default=EventStatus.PROCESSED)
+    status: Mapped[EventStatus] = mapped_column(
+        text_enum(EventStatus), default=EventStatus.PROCESSED
+    )
     error: Mapped[str | None] = mapped_column(Text)
     event_time: Mapped[datetime | None]
     received_at: Mapped[datetime] = mapped_column(default=utcnow)

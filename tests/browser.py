@@ -38,8 +38,19 @@ def require_chromium() -> None:
     )
 
 
-class _QuietHandler(WSGIRequestHandler):
-    """Keep the per-request access log out of the test output."""
+class _TestHandler(WSGIRequestHandler):
+    """Quiet, and keeps header names with an underscore (Zalo's `access_token`, `secret_key`).
+
+    werkzeug's server drops such headers, as gunicorn does by default; the sandbox needs them
+    when the bot calls it over HTTP (like gunicorn's `--header-map dangerous`).
+    """
+
+    def make_environ(self) -> dict[str, Any]:
+        environ = super().make_environ()
+        for key, value in self.headers.items():
+            if "_" in key:
+                environ["HTTP_" + key.upper().replace("-", "_")] = value
+        return environ
 
     def log_request(self, *args: Any, **kwargs: Any) -> None:
         pass
@@ -51,7 +62,7 @@ class LiveServer:
     def __init__(self) -> None:
         self._app: Callable | None = None
         self._server: BaseWSGIServer = make_server(
-            "127.0.0.1", 0, self._wsgi, threaded=True, request_handler=_QuietHandler
+            "127.0.0.1", 0, self._wsgi, threaded=True, request_handler=_TestHandler
         )
         self.port: int = self._server.server_port
         self.url = f"http://127.0.0.1:{self.port}"

@@ -154,9 +154,7 @@ class ZaloMock:
         self.sent: list[dict[str, Any]] = []
         self.failures: list[dict[str, Any]] = []
         self._ids = itertools.count(1)
-        mock.add_callback(
-            responses.POST, f"{API_BASE}/v3.0/oa/message/cs", callback=self._on_send
-        )
+        mock.add_callback(responses.POST, f"{API_BASE}/v3.0/oa/message/cs", callback=self._on_send)
 
     def fail_next(self, body: dict[str, Any]) -> None:
         """Answer the next send with `body` (an error body) instead of success."""
@@ -169,8 +167,11 @@ class ZaloMock:
             return 200, {}, json.dumps(self.failures.pop(0))
         self.sent.append(body)
         message_id = f"mid{next(self._ids)}"
-        reply = {"error": 0, "message": "Success", "data": {"message_id": message_id,
-                                                            "user_id": body["recipient"]["user_id"]}}
+        reply = {
+            "error": 0,
+            "message": "Success",
+            "data": {"message_id": message_id, "user_id": body["recipient"]["user_id"]},
+        }
         return 200, {}, json.dumps(reply)
 
     def texts(self, user_id: str | None = None) -> list[str]:
@@ -211,15 +212,17 @@ class Webhook:
     def post_raw(self, raw: bytes, timestamp: str, **headers: str):
         signed = signature_header(self.app_id, raw, timestamp, self.secret)
         signed.update(headers)
-        return self.client.post("/webhook/zalo", data=raw, headers=signed,
-                                content_type="application/json")
+        return self.client.post(
+            "/webhook/zalo", data=raw, headers=signed, content_type="application/json"
+        )
 
     def post(self, body: dict[str, Any]):
         raw = json.dumps(body, ensure_ascii=False).encode()
         return self.post_raw(raw, body.get("timestamp", ""))
 
-    def envelope(self, user: str, event_name: str, message: dict[str, Any] | None = None,
-                 **extra: Any) -> dict[str, Any]:
+    def envelope(
+        self, user: str, event_name: str, message: dict[str, Any] | None = None, **extra: Any
+    ) -> dict[str, Any]:
         body: dict[str, Any] = {
             "app_id": self.app_id,
             "sender": {"id": user},
@@ -242,14 +245,27 @@ class Webhook:
         return self.post(self.envelope(user, "user_send_image", {"attachments": att}))
 
     def file(self, user: str, url: str = "https://f1.zdn.vn/x/don.pdf", name: str = "don.pdf"):
-        att = [{"type": "file", "payload": {"url": url, "name": name, "size": "1000",
-                                            "type": "pdf", "checksum": "x"}}]
+        att = [
+            {
+                "type": "file",
+                "payload": {
+                    "url": url,
+                    "name": name,
+                    "size": "1000",
+                    "type": "pdf",
+                    "checksum": "x",
+                },
+            }
+        ]
         return self.post(self.envelope(user, "user_send_file", {"attachments": att}))
 
     def location(self, user: str, lat: str = "21.0285011", lng: str = "105.8542034"):
-        att = [{"type": "location",
-                "payload": {"coordinates": {"latitude": lat, "longitude": lng}}}]
-        return self.post(self.envelope(user, "user_send_location", {"text": "", "attachments": att}))
+        att = [
+            {"type": "location", "payload": {"coordinates": {"latitude": lat, "longitude": lng}}}
+        ]
+        return self.post(
+            self.envelope(user, "user_send_location", {"text": "", "attachments": att})
+        )
 
     def submit_info(self, user: str, **info: str):
         body = self.envelope(user, "user_submit_info")
@@ -257,9 +273,15 @@ class Webhook:
         return self.post(body)
 
     def follow(self, user: str):
-        body = {"oa_id": OA_ID, "follower": {"id": user}, "user_id_by_app": "u" + user,
-                "event_name": "follow", "source": "oa_profile", "app_id": self.app_id,
-                "timestamp": str(next(self._ts))}
+        body = {
+            "oa_id": OA_ID,
+            "follower": {"id": user},
+            "user_id_by_app": "u" + user,
+            "event_name": "follow",
+            "source": "oa_profile",
+            "app_id": self.app_id,
+            "timestamp": str(next(self._ts)),
+        }
         return self.post(body)
 
 

@@ -26,6 +26,7 @@ TIMEOUT_MS = 15_000
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """One Chromium for the module's tests."""
     with chromium() as browser:
         yield browser
 
@@ -46,6 +47,7 @@ def served(make_app):
 
 @pytest.fixture
 def page(browser, served):
+    """A fresh browser page (own localStorage) on the live server."""
     app, server = served
     context = browser.new_context(base_url=server.url)
     page = context.new_page()
@@ -55,6 +57,7 @@ def page(browser, served):
 
 
 def expect_():
+    """Playwright's `expect` with this module's timeout."""
     from playwright.sync_api import expect
 
     expect.set_options(timeout=TIMEOUT_MS)
@@ -72,6 +75,7 @@ def tap(page, question: str, button: str) -> None:
 
 
 def type_text(page, text: str) -> None:
+    """Type a message in the composer, send it, and wait until it was accepted."""
     page.get_by_label("Tin nhắn").fill(text)
     page.get_by_role("button", name="Gửi", exact=True).click()
     expect_()(page.get_by_label("Tin nhắn")).to_have_value("")

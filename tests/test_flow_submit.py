@@ -23,8 +23,9 @@ def seeded(app, session):
 
 def field_number(session, code: str) -> str:
     """The number the field has in the bot's list (by sort order, as shown)."""
-    fields = session.scalars(select(Field).where(Field.active.is_(True))
-                             .order_by(Field.sort_order, Field.name)).all()
+    fields = session.scalars(
+        select(Field).where(Field.active.is_(True)).order_by(Field.sort_order, Field.name)
+    ).all()
     return str([f.code for f in fields].index(code) + 1)
 
 
@@ -36,12 +37,18 @@ def test_full_submission_with_buttons_diacritics_edit_photo_location_and_info_ca
     assert welcome[0].startswith("UBND thành phố xin chào Ông/Bà!")
     assert "1. Gửi phản ánh, kiến nghị" in welcome[1]
     menu = zalo.sent[1]["message"]["attachment"]["payload"]
-    assert [b["payload"] for b in menu["buttons"]] == ["#menu:submit", "#menu:lookup", "#menu:guide"]
+    assert [b["payload"] for b in menu["buttons"]] == [
+        "#menu:submit",
+        "#menu:lookup",
+        "#menu:guide",
+    ]
     assert all(b["type"] == "oa.query.hide" for b in menu["buttons"])
 
     zalo.clear()
     webhook.text(USER, "#menu:submit")  # a tap on the menu button
-    assert "Khiếu nại, tố cáo và yêu cầu tư vấn pháp luật không thuộc phạm vi này." in zalo.texts()[0]
+    assert (
+        "Khiếu nại, tố cáo và yêu cầu tư vấn pháp luật không thuộc phạm vi này." in zalo.texts()[0]
+    )
     webhook.text(USER, "Tiếp tục gửi PAKN")
     webhook.text(USER, "Phản ánh")
     zalo.clear()
@@ -60,8 +67,15 @@ def test_full_submission_with_buttons_diacritics_edit_photo_location_and_info_ca
     webhook.text(USER, "#files:done")
     webhook.location(USER, "21.0340", "105.8500")
     zalo.clear()
-    webhook.submit_info(USER, name="Nguyễn Văn An", phone="84912345678", address="12 Hàng Bạc",
-                        ward="Phường Hàng Bạc", district="Quận Hoàn Kiếm", city="Hà Nội")
+    webhook.submit_info(
+        USER,
+        name="Nguyễn Văn An",
+        phone="84912345678",
+        address="12 Hàng Bạc",
+        ward="Phường Hàng Bạc",
+        district="Quận Hoàn Kiếm",
+        city="Hà Nội",
+    )
     assert zalo.texts()[-1].startswith("Ông/Bà gõ địa chỉ email")
     webhook.text(USER, "an.nguyen@example.vn")
     webhook.text(USER, "Đồng ý")
@@ -85,8 +99,10 @@ def test_full_submission_with_buttons_diacritics_edit_photo_location_and_info_ca
     assert case.code.startswith("PAKN.") and case.code.endswith(".0001")
     assert case.status is CaseStatus.RECEIVED
     assert case.title == "Đèn tín hiệu hỏng tại ngã tư Hàng Bạc"
-    assert case.content == ("Đèn tín hiệu giao thông tại ngã tư Hàng Bạc - Hàng Đào\n"
-                            "đã hỏng ba ngày, gây ùn tắc giờ cao điểm.")
+    assert case.content == (
+        "Đèn tín hiệu giao thông tại ngã tư Hàng Bạc - Hàng Đào\n"
+        "đã hỏng ba ngày, gây ùn tắc giờ cao điểm."
+    )
     assert case.unit.code == "SGTVT" and case.field.code == "GIAO-THONG"
     assert (case.latitude, case.longitude) == (Decimal("21.034"), Decimal("105.85"))
     assert case.contact_phone == "0912345678"
@@ -109,16 +125,33 @@ def test_full_submission_with_buttons_diacritics_edit_photo_location_and_info_ca
 
 
 def test_typed_only_path_without_diacritics(seeded, session, webhook, zalo):
-    for text in ["gui phan anh", "tiep tuc", "kien nghi", field_number(session, "MOI-TRUONG"),
-                 "chon don vi khac"]:
+    for text in [
+        "gui phan anh",
+        "tiep tuc",
+        "kien nghi",
+        field_number(session, "MOI-TRUONG"),
+        "chon don vi khac",
+    ]:
         assert webhook.text(USER, text).status_code == 200
-    units = session.scalars(select(Unit).where(Unit.active.is_(True))
-                            .order_by(Unit.sort_order, Unit.name)).all()
+    units = session.scalars(
+        select(Unit).where(Unit.active.is_(True)).order_by(Unit.sort_order, Unit.name)
+    ).all()
     ward = [u.code for u in units].index("P-HB") + 1
-    for text in [str(ward), "De nghi lap them thung rac cong cong",
-                 "Khu vuc cho Hang Bac thieu thung rac, rac thai do ra via he.", "xong",
-                 "bo qua", "ngo 12 Hang Bac, Hoan Kiem", "Tran Thi Binh", "0987 654 321",
-                 "5 Trang Thi, Hoan Kiem, Ha Noi", "bo qua", "dong y", "khong can an", "gui"]:
+    for text in [
+        str(ward),
+        "De nghi lap them thung rac cong cong",
+        "Khu vuc cho Hang Bac thieu thung rac, rac thai do ra via he.",
+        "xong",
+        "bo qua",
+        "ngo 12 Hang Bac, Hoan Kiem",
+        "Tran Thi Binh",
+        "0987 654 321",
+        "5 Trang Thi, Hoan Kiem, Ha Noi",
+        "bo qua",
+        "dong y",
+        "khong can an",
+        "gui",
+    ]:
         assert webhook.text(USER, text).status_code == 200
     case = session.scalars(select(Case)).one()
     assert case.kind.value == "petition"

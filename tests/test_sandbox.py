@@ -13,15 +13,16 @@ import struct
 import unicodedata
 import zlib
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
+import requests
 import responses
 from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
 from handlers.runtime import get_runtime
+from handlers.sandbox import InProcessAdapter
 from models import Citizen, InboundEvent, SandboxMedia, SandboxRecord
 from tests.conftest import load_fixture
 
@@ -45,49 +46,43 @@ def tiny_png() -> bytes:
 
 
 def forward_to_app(mock: responses.RequestsMock, app) -> None:
-    """Route every HTTP call to the app's PUBLIC_BASE_URL into its test client (the real stack)."""
-    base = app.config["PUBLIC_BASE_URL"]
+    """Route every HTTP call to the app's PUBLIC_BASE_URL into the app itself (the real stack)."""
+    transport = InProcessAdapter(app)
 
     def callback(request) -> tuple[int, dict[str, str], bytes]:
-        url = urlsplit(request.url)
-        headers = {
-            k: v for k, v in request.headers.items() if k.lower() not in ("content-length", "host")
-        }
-        response = app.test_client().open(
-            url.path + (f"?{url.query}" if url.query else ""),
-            method=request.method,
-            headers=headers,
-            data=request.body or b"",
+        answer = transport.send(request)
+        kept = ("content-type", "x-ratelimit-limit", "x-ratelimit-remain")
+        return (
+            answer.status_code,
+            {k: v for k, v in answer.headers.items() if k.lower() in kept},
+            answer.content,
         )
-        body = response.get_data()
-        answer_headers = {"Content-Type": response.content_type}
-        answer_headers.update(
-            {k: v for k, v in response.headers.items() if k.lower().startswith("x-ratelimit")}
-        )
-        response.close()
-        return response.status_code, answer_headers, body
 
-    pattern = re.compile(re.escape(base) + r"/.*")
+    pattern = re.compile(re.escape(app.config["PUBLIC_BASE_URL"]) + r"/.*")
     for method in (responses.GET, responses.POST):
         mock.add_callback(method, pattern, callback=callback)
 
 
 @pytest.fixture
 def sandbox_app(make_app):
+    """A sandbox-mode app (no ZALO_APP_ID)."""
     return make_app(ZALO_APP_ID=None)
 
 
 @pytest.fixture
 def sandbox_client(sandbox_app):
+    """A test client of the sandbox app."""
     return sandbox_app.test_client()
 
 
 @pytest.fixture
 def token(sandbox_app) -> str:
+    """The access token the sandbox accepts."""
     return sandbox_app.config["ZALO_ACCESS_TOKEN"]
 
 
 def records(app, endpoint: str | None = None) -> list[SandboxRecord]:
+    """The SandboxRecords kept so far (of one endpoint), oldest first."""
     with get_runtime(app).sessions() as session:
         query = select(SandboxRecord).order_by(SandboxRecord.id)
         if endpoint:
@@ -96,10 +91,12 @@ def records(app, endpoint: str | None = None) -> list[SandboxRecord]:
 
 
 def post_cs(client, token: str, body: Any):
+    """Post a consultation message to the sandbox."""
     return client.post(CS, json=body, headers={"access_token": token})
 
 
 def text_body(text: str, user: str = USER) -> dict[str, Any]:
+    """A text consultation message for `user`."""
     return {"recipient": {"user_id": user}, "message": {"text": text}}
 
 
@@ -302,6 +299,7 @@ def multipart(data: bytes, name: str) -> tuple[bytes, str]:
 
 
 def upload(client, token: str, kind: str, data: bytes, name: str):
+    """Upload `data` as `name` to the sandbox's image or file endpoint."""
     body, content_type = multipart(data, name)
     return client.post(
         f"/_sandbox/zalo/v2.0/oa/upload/{kind}",
@@ -312,6 +310,7 @@ def upload(client, token: str, kind: str, data: bytes, name: str):
 
 
 def media_row(app, token: str) -> SandboxMedia:
+    """The SandboxMedia row of an upload token."""
     with get_runtime(app).sessions() as session:
         return session.scalars(select(SandboxMedia).where(SandboxMedia.token == token)).one()
 
@@ -469,6 +468,7 @@ OAUTH = "/_sandbox/zalo/oauth/v4/oa/access_token"
 
 
 def refresh(client, app, refresh_token: str, secret: str | None = None, **form: str):
+    """Post a refresh grant to the sandbox's OAuth endpoint."""
     data = {
         "app_id": app.config["ZALO_APP_ID"],
         "grant_type": "refresh_token",
@@ -555,3 +555,25 @@ def test_sandbox_is_absent_with_a_real_oa(make_app):
     client = app.test_client()
     assert client.post(CS, json=text_body("x"), headers={"access_token": "x"}).status_code == 404
     assert client.get("/simulator").status_code == 404
+
+
+def test_in_process_transport_reaches_the_sandbox_with_zalo_headers(sandbox_app):
+    from bot.zalo.client import ZaloClient
+    from handlers.sandbox import mount_in_process
+
+    config = sandbox_app.config
+    with requests.Session() as session:
+        mount_in_process(session, sandbox_app)
+        client = ZaloClient(
+            api_base=config["ZALO_API_BASE"],
+            oauth_base=config["ZALO_OAUTH_BASE"],
+            business_base=config["ZALO_BUSINESS_API_BASE"],
+            app_id=config["ZALO_APP_ID"],
+            app_secret=config["ZALO_APP_SECRET"],
+            access_token=lambda: config["ZALO_ACCESS_TOKEN"],
+            session=session,
+        )
+        assert client.send_message(USER, {"text": "Xin chào"}).rate_limit_remaining == 3999
+        assert client.upload_image(tiny_png(), "a.png", "image/png")
+        assert client.refresh_access_token(config["ZALO_REFRESH_TOKEN"]).expires_in == 90000
+    assert [r.response.get("error", 0) for r in records(sandbox_app)] == [0, 0, 0]

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from handlers.runtime import get_runtime
 from models import InboundEvent, SandboxRecord
 from tests.conftest import load_fixture
-from tests.test_sandbox import multipart, tiny_png
+from tests.test_sandbox import forward_to_app, multipart, tiny_png
 
 USER = "1234567890123456789"
 OTHER = "9876543210987654321"
@@ -25,24 +25,25 @@ OTHER = "9876543210987654321"
 
 @pytest.fixture
 def sim_app(make_app):
+    """A sandbox-mode app, where the simulator exists."""
     return make_app(ZALO_APP_ID=None)
 
 
 @pytest.fixture
 def sim(sim_app):
     """The simulator's test client, with the bot's calls to Zalo landing in the sandbox."""
-    from tests.test_sandbox import forward_to_app
-
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         forward_to_app(mock, sim_app)
         yield sim_app.test_client()
 
 
 def send(client, **data):
+    """Post one simulator action for USER."""
     return client.post("/simulator/api/send", json={"user_id": USER, **data})
 
 
 def events(app, user: str = USER) -> list[InboundEvent]:
+    """The webhook events stored for `user`, oldest first."""
     with get_runtime(app).sessions() as session:
         return list(
             session.scalars(
@@ -54,6 +55,7 @@ def events(app, user: str = USER) -> list[InboundEvent]:
 
 
 def last_event(app, user: str = USER) -> dict:
+    """The body of the latest event stored for `user`."""
     return json.loads(events(app, user)[-1].body)
 
 
@@ -71,6 +73,7 @@ def bot_send(client, app, message: dict, user: str = USER) -> int:
 
 
 def listing(client, user: str = USER, **cursor) -> dict:
+    """The simulator's transcript of `user` after the given cursors."""
     response = client.get("/simulator/api/messages", query_string={"user_id": user, **cursor})
     assert response.status_code == 200
     return response.get_json()
@@ -168,6 +171,7 @@ def test_button_tap_only_on_this_citizens_query_buttons(sim_app, sim):
 
 
 def upload_photo(client, data: bytes | None = None, name: str = "hiện trường.png"):
+    """Upload a photo through the simulator."""
     body, content_type = multipart(data if data is not None else tiny_png(), name)
     return client.post("/simulator/api/upload", data=body, content_type=content_type)
 
@@ -288,8 +292,6 @@ def test_simulator_signs_with_the_configured_sandbox_secret(make_app):
     # A sandbox with its own OA secret: the webhook (checking that secret) still accepts.
     app = make_app(ZALO_APP_ID=None, ZALO_OA_SECRET_KEY="another-sandbox-secret")
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        from tests.test_sandbox import forward_to_app
-
         forward_to_app(mock, app)
         response = app.test_client().post(
             "/simulator/api/send", json={"user_id": USER, "kind": "text", "text": "chào"}

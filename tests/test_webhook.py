@@ -63,8 +63,9 @@ def test_tampered_body_is_401(client, session):
     headers = signature_header(APP_ID, raw, body["timestamp"], OA_SECRET)
     tampered = raw.replace(b"Toi", b"Toi") if b"Toi" in raw else raw + b" "
     tampered = tampered.replace(b'"timestamp": "1764215400123"', b'"timestamp": "1764215400124"')
-    response = client.post("/webhook/zalo", data=tampered, headers=headers,
-                           content_type="application/json")
+    response = client.post(
+        "/webhook/zalo", data=tampered, headers=headers, content_type="application/json"
+    )
     assert response.status_code == 401
 
 
@@ -74,8 +75,12 @@ def test_signature_without_mac_prefix_is_accepted(client, session, zalo):
     from bot.zalo.signature import compute_signature
 
     header = compute_signature(APP_ID, raw, body["timestamp"], OA_SECRET)
-    response = client.post("/webhook/zalo", data=raw, headers={"X-ZEvent-Signature": header},
-                           content_type="application/json")
+    response = client.post(
+        "/webhook/zalo",
+        data=raw,
+        headers={"X-ZEvent-Signature": header},
+        content_type="application/json",
+    )
     assert response.status_code == 200
     assert events_stored(session) == 1
 

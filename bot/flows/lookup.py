@@ -29,7 +29,10 @@ def show_list(ctx: Context) -> Outcome:
     for n, case in enumerate(cases, 1):
         lines.append(
             texts.CASE_LIST_LINE.format(
-                n=n, code=case.code, title=_short(case.title), status=status_label(case.status),
+                n=n,
+                code=case.code,
+                title=_short(case.title),
+                status=status_label(case.status),
                 received=format_date(local_date(case.received_at)),
             )
         )
@@ -50,8 +53,12 @@ def show_case(ctx: Context, code: str) -> None:
 def _detail(case: Case) -> str:
     lines = [
         texts.CASE_DETAIL.format(
-            code=case.code, title=case.title, field=case.field.name, unit=case.unit.name,
-            status=status_label(case.status), received=format_datetime(case.received_at),
+            code=case.code,
+            title=case.title,
+            field=case.field.name,
+            unit=case.unit.name,
+            status=status_label(case.status),
+            received=format_datetime(case.received_at),
             due=format_date(case.answer_due_on),
         )
     ]
@@ -59,8 +66,9 @@ def _detail(case: Case) -> str:
     if visible:
         lines.append(texts.CASE_TIMELINE_HEADER)
         lines.extend(
-            texts.CASE_TIMELINE_LINE.format(at=format_datetime(e.at),
-                                            what=TIMELINE_WORDS.get(e.action, e.action))
+            texts.CASE_TIMELINE_LINE.format(
+                at=format_datetime(e.at), what=TIMELINE_WORDS.get(e.action, e.action)
+            )
             for e in visible
         )
     return "\n".join(lines)

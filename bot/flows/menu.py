@@ -23,14 +23,25 @@ from cases import intake
 from models import Case
 
 MENU_OPTIONS = (
-    Option("submit", texts.MENU_SUBMIT, "Gửi phản ánh",
-           aliases=("gui phan anh", "phan anh", "kien nghi", "gui pakn", "gui kien nghi")),
+    Option(
+        "submit",
+        texts.MENU_SUBMIT,
+        "Gửi phản ánh",
+        aliases=("gui phan anh", "phan anh", "kien nghi", "gui pakn", "gui kien nghi"),
+    ),
     Option("lookup", texts.MENU_LOOKUP, aliases=("tra cuu pakn", "tra cuu ket qua", "xem pakn")),
     Option("guide", texts.MENU_GUIDE, aliases=("huong dan su dung",)),
 )
 RESUME_OPTIONS = (
     Option("continue", texts.RESUME_CONTINUE, aliases=("tiep",)),
-    Option("restart", texts.RESUME_RESTART, aliases=("lam lai", "bat dau",)),
+    Option(
+        "restart",
+        texts.RESUME_RESTART,
+        aliases=(
+            "lam lai",
+            "bat dau",
+        ),
+    ),
 )
 ADD_INFO = "add_info"
 ADD_OR_NEW = "add_or_new"
@@ -81,8 +92,11 @@ def handle_idle(ctx: Context, incoming: Incoming) -> Outcome:
         return None
     open_cases = intake.open_cases(ctx.session, ctx.citizen.id)
     if open_cases and incoming.kind in ("text", "media"):
-        ctx.draft["pending"] = {"case_id": open_cases[0].id, "text": incoming.text,
-                                "attachments": incoming.attachments}
+        ctx.draft["pending"] = {
+            "case_id": open_cases[0].id,
+            "text": incoming.text,
+            "attachments": incoming.attachments,
+        }
         return ADD_OR_NEW
     ctx.say(texts.UNKNOWN_OUTSIDE_FLOW)
     show_menu(ctx)
@@ -117,7 +131,9 @@ def _pending_case(ctx: Context) -> Case | None:
 
 def _add_options(case: Case) -> tuple[Option, ...]:
     return (
-        Option("add", texts.ADD_TO_CASE.format(code=case.code), "Bổ sung PAKN", aliases=("bo sung",)),
+        Option(
+            "add", texts.ADD_TO_CASE.format(code=case.code), "Bổ sung PAKN", aliases=("bo sung",)
+        ),
         Option("new", texts.ADD_NEW, "PAKN mới", aliases=("moi", "gui moi", "pakn moi")),
         Option("menu", texts.ADD_MENU, "Danh mục"),
     )
@@ -142,8 +158,9 @@ def handle_add_or_new(ctx: Context, incoming: Incoming) -> Outcome:
         return Invalid(texts.INVALID_CHOICE)
     if option.key == "add":
         pending = ctx.draft.pop("pending")
-        intake.add_citizen_info(ctx.session, case, ctx.now, pending.get("text", ""),
-                                pending.get("attachments"))
+        intake.add_citizen_info(
+            ctx.session, case, ctx.now, pending.get("text", ""), pending.get("attachments")
+        )
         ctx.draft["add_case_id"] = case.id
         ctx.say(texts.ADD_NOTED.format(code=case.code))
         return Goto(ADD_INFO, quiet=True)

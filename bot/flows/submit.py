@@ -22,17 +22,35 @@ from cases.contact import mask_phone, normalize_email, normalize_name, normalize
 from cases.status import kind_label
 from models import CaseKind, Field, MessageKind, Unit
 
-SCOPE, KIND, FIELD, UNIT, UNIT_PICK = "submit_scope", "submit_kind", "submit_field", "submit_unit", "submit_unit_pick"
-TITLE, CONTENT, ATTACHMENTS, LOCATION = "submit_title", "submit_content", "submit_attachments", "submit_location"
+SCOPE, KIND, FIELD, UNIT, UNIT_PICK = (
+    "submit_scope",
+    "submit_kind",
+    "submit_field",
+    "submit_unit",
+    "submit_unit_pick",
+)
+TITLE, CONTENT, ATTACHMENTS, LOCATION = (
+    "submit_title",
+    "submit_content",
+    "submit_attachments",
+    "submit_location",
+)
 CONTACT, PHONE, ADDRESS, EMAIL = "submit_contact", "submit_phone", "submit_address", "submit_email"
-CONSENT, PRIVACY, CONFIRM, EDIT = "submit_consent", "submit_privacy", "submit_confirm", "submit_edit"
+CONSENT, PRIVACY, CONFIRM, EDIT = (
+    "submit_consent",
+    "submit_privacy",
+    "submit_confirm",
+    "submit_edit",
+)
 
 DONE_WORDS = ("xong", "het", "da xong", "hoan tat", "ket thuc")
 SKIP_WORDS = ("bo qua", "khong", "khong co", "skip")
 
 SCOPE_OPTIONS = (
     Option("continue", texts.SCOPE_CONTINUE, "Tiếp tục", aliases=("tiep tuc", "dong y", "ok")),
-    Option("complaint", texts.SCOPE_COMPLAINT, "Khiếu nại, tố cáo", aliases=("khieu nai", "to cao")),
+    Option(
+        "complaint", texts.SCOPE_COMPLAINT, "Khiếu nại, tố cáo", aliases=("khieu nai", "to cao")
+    ),
     Option("legal", texts.SCOPE_LEGAL, "Tư vấn pháp luật", aliases=("tu van",)),
 )
 KIND_OPTIONS = (
@@ -430,8 +448,10 @@ def summary(ctx: Context) -> str:
         (texts.SUMMARY_CONTACT, contact),
         (texts.SUMMARY_ADDRESS, draft.get("address") or ""),
         (texts.SUMMARY_EMAIL, draft.get("email") or texts.SUMMARY_NONE),
-        (texts.SUMMARY_PRIVACY,
-         texts.SUMMARY_HIDDEN if draft.get("hide_identity") else texts.SUMMARY_SHOWN),
+        (
+            texts.SUMMARY_PRIVACY,
+            texts.SUMMARY_HIDDEN if draft.get("hide_identity") else texts.SUMMARY_SHOWN,
+        ),
     ]
     return "\n".join([texts.CONFIRM_HEADER, *(f"• {k}: {v}" for k, v in rows)])
 
@@ -486,14 +506,16 @@ def _submit(ctx: Context) -> Outcome:
         attachments=draft.get("attachments", []),
         consent_version=(draft.get("consent") or {}).get("version"),
     )
-    case = intake.submit_case(ctx.session, submission, ctx.citizen.id, ctx.now,
-                              ctx.settings.answer_days)
+    case = intake.submit_case(
+        ctx.session, submission, ctx.citizen.id, ctx.now, ctx.settings.answer_days
+    )
     citizen = ctx.citizen
     citizen.name, citizen.phone, citizen.address = draft["name"], draft["phone"], draft["address"]
     citizen.email = draft.get("email") or citizen.email
     ctx.say(
         texts.SUBMITTED.format(
-            agency=ctx.settings.agency, code=case.code,
+            agency=ctx.settings.agency,
+            code=case.code,
             received=format_date(local_date(case.received_at)),
             due=format_date(case.answer_due_on),
         ),

@@ -43,7 +43,9 @@ def request_user_info(title: str, subtitle: str, image_url: str) -> dict[str, An
     }
 
 
-def image(*, url: str | None = None, attachment_id: str | None = None, caption: str = "") -> dict[str, Any]:
+def image(
+    *, url: str | None = None, attachment_id: str | None = None, caption: str = ""
+) -> dict[str, Any]:
     """An image by public URL or by an uploaded attachment id."""
     element: dict[str, Any] = {"media_type": "image"}
     if attachment_id:
@@ -51,7 +53,10 @@ def image(*, url: str | None = None, attachment_id: str | None = None, caption: 
     else:
         element["url"] = url
     message: dict[str, Any] = {
-        "attachment": {"type": "template", "payload": {"template_type": "media", "elements": [element]}}
+        "attachment": {
+            "type": "template",
+            "payload": {"template_type": "media", "elements": [element]},
+        }
     }
     if caption:
         message["text"] = caption

@@ -10,6 +10,8 @@
   var STORE_USERS = "paknSimulator.citizens";
   var STORE_ACTIVE = "paknSimulator.active";
   var POLL_MS = 700;
+  var FAST_POLL_MS = 150;
+  var FAST_POLL_FOR_MS = 3000;
   var HANOI = { latitude: 21.0285011, longitude: 105.8542034 };
   var QUERY_BUTTONS = ["oa.query.show", "oa.query.hide"];
 
@@ -25,7 +27,10 @@
   var statusLine = document.getElementById("status");
   var citizenList = document.getElementById("citizen-list");
 
-  var state = { users: [], active: null, after: 0, afterEvent: 0, seen: {}, generation: 0, timer: null };
+  var state = {
+    users: [], active: null, after: 0, afterEvent: 0, seen: {},
+    generation: 0, timer: null, inFlight: false, again: false, fastUntil: 0,
+  };
 
   // ----- citizens ---------------------------------------------------------------------------
 
@@ -93,6 +98,8 @@
     state.after = 0;
     state.afterEvent = 0;
     state.seen = {};
+    state.inFlight = false;
+    state.again = false;
     chat.replaceChildren(emptyNote);
     emptyNote.hidden = false;
     setStatus("");
@@ -299,8 +306,20 @@
     state.timer = window.setTimeout(poll, delay);
   }
 
+  /** Poll now (or right after the poll in flight), then quickly for a while: a reply is coming. */
+  function pollSoon() {
+    state.fastUntil = Date.now() + FAST_POLL_FOR_MS;
+    if (state.inFlight) {
+      state.again = true;
+    } else {
+      schedulePoll(0);
+    }
+  }
+
   function poll() {
     state.timer = null;
+    state.inFlight = true;
+    state.again = false;
     var generation = state.generation;
     var query = new URLSearchParams({
       user_id: state.active,
@@ -322,7 +341,11 @@
         if (generation === state.generation) setStatus("Không tải được tin nhắn: " + error.message);
       })
       .then(function () {
-        if (generation === state.generation && state.timer === null) schedulePoll(POLL_MS);
+        // A newer chat (another citizen) has its own polling; this one just ends.
+        if (generation !== state.generation) return;
+        state.inFlight = false;
+        if (state.timer !== null) return;
+        schedulePoll(state.again ? 0 : Date.now() < state.fastUntil ? FAST_POLL_MS : POLL_MS);
       });
   }
 
@@ -348,7 +371,7 @@
           setStatus("Webhook trả lời HTTP " + body.webhook_status + " cho " + body.event_name + ".");
           return false;
         }
-        schedulePoll(0);
+        pollSoon();
         return true;
       })
       .catch(function (error) {

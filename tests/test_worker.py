@@ -1,0 +1,104 @@
+"""The worker's schedule, the outbox sweep and attachment downloads."""
+
+from __future__ import annotations
+
+import responses
+from sqlalchemy import select
+
+from bot.worker import build_scheduler, download_attachments, sweep_outbox
+from cases.demo import seed_reference_data
+from models import AttachmentState, CaseAttachment, OutboxMessage, OutboxState, utcnow
+from tests.test_flow_submit import USER
+
+IMAGE = "https://photo-stal-1.zdn.vn/x/den.jpg"
+
+
+def test_scheduler_has_stable_job_ids_and_single_instances(app):
+    scheduler = build_scheduler(app)
+    jobs = {job.id: job for job in scheduler.get_jobs()}
+    assert set(jobs) == {"outbox-sweep", "attachment-download", "heartbeat"}
+    assert all(job.max_instances == 1 and job.coalesce for job in jobs.values())
+
+
+def test_sweep_sends_what_the_web_process_left(make_app, session, webhook, zalo):
+    app = make_app(DISPATCH_AFTER_COMMIT="off")
+    from tests.conftest import Webhook
+
+    Webhook(app.test_client()).follow(USER)
+    assert zalo.sent == []
+    rows = session.scalars(select(OutboxMessage)).all()
+    assert {r.state for r in rows} == {OutboxState.PENDING}
+    with app.app_context():
+        assert sweep_outbox(app) == 2
+    assert len(zalo.sent) == 2
+    session.expire_all()
+    assert {r.state for r in session.scalars(select(OutboxMessage))} == {OutboxState.SENT}
+
+
+def _case_with_image(session, url: str = IMAGE):
+    from cases.intake import Submission, submit_case
+    from models import CaseKind, Field
+
+    seed_reference_data(session)
+    session.commit()
+    field = session.scalars(select(Field)).first()
+    submission = Submission(
+        kind=CaseKind.FEEDBACK,
+        field_id=field.id,
+        unit_id=field.default_unit_id,
+        title="Tiêu đề thử nghiệm",
+        content="Nội dung thử nghiệm đủ dài",
+        contact_name="Nguyễn Văn An",
+        contact_phone="0912345678",
+        contact_address="12 Hàng Bạc",
+        attachments=[{"media_type": "image", "url": url, "name": "den.jpg"}],
+    )
+    case = submit_case(session, submission, None, utcnow(), 20)
+    session.commit()
+    return case
+
+
+def test_attachment_is_downloaded_into_storage(app, session, tmp_path):
+    _case_with_image(session)
+    with responses.RequestsMock() as mock:
+        mock.get(IMAGE, body=b"\xff\xd8jpeg-bytes", content_type="image/jpeg")
+        with app.app_context():
+            assert download_attachments(app) == 1
+    attachment = session.scalars(select(CaseAttachment)).one()
+    assert attachment.state is AttachmentState.STORED
+    assert attachment.content_type == "image/jpeg" and attachment.stored_size == 12
+    with open(attachment.storage_path, "rb") as stored:
+        assert stored.read() == b"\xff\xd8jpeg-bytes"
+    assert attachment.storage_path.startswith(str(tmp_path))
+
+
+def test_oversized_attachment_is_refused_and_not_kept(make_app, session):
+    app = make_app(ATTACHMENT_MAX_BYTES=1024)
+    _case_with_image(session)
+    with responses.RequestsMock() as mock:
+        mock.get(IMAGE, body=b"x" * 5000, content_type="image/jpeg")
+        with app.app_context():
+            assert download_attachments(app) == 0
+    attachment = session.scalars(select(CaseAttachment)).one()
+    assert attachment.state is AttachmentState.FAILED and "too large" in attachment.error
+    assert attachment.storage_path is None
+
+
+def test_attachment_from_a_foreign_host_is_never_fetched(app, session):
+    _case_with_image(session, url="http://169.254.169.254/latest/meta-data")
+    with responses.RequestsMock(), app.app_context():  # any request would fail the test
+        assert download_attachments(app) == 0
+    attachment = session.scalars(select(CaseAttachment)).one()
+    assert attachment.state is AttachmentState.FAILED and "allowed host" in attachment.error
+
+
+def test_transient_download_failure_is_retried_then_given_up(app, session):
+    _case_with_image(session)
+    with responses.RequestsMock() as mock:
+        mock.get(IMAGE, status=503)
+        with app.app_context():
+            for _ in range(3):
+                download_attachments(app)
+    attachment = session.scalars(select(CaseAttachment)).one()
+    assert attachment.attempts == 3 and attachment.state is AttachmentState.FAILED
+    assert attachment.error == "HTTP 503"
