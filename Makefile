@@ -1,4 +1,6 @@
 # PAKN Bot: `make run` starts the product in sandbox mode; `make test` runs every check.
+# `--header-map dangerous` lets the sandbox stand-in read Zalo's `access_token` header (gunicorn
+# drops headers with underscores by default); a production server does not need it.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
@@ -29,7 +31,7 @@ run: install
 	@echo
 	$(BIN)/flask --app app worker & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
-	$(BIN)/gunicorn --workers 2 --worker-class gthread --threads 4 \
+	$(BIN)/gunicorn --workers 2 --worker-class gthread --threads 4 --header-map dangerous \
 		--bind $(HOST):$(PORT) --access-logfile - 'app:create_app()'
 
 lint: install

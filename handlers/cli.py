@@ -8,7 +8,7 @@ import click
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from handlers.runtime import get_runtime
 
@@ -46,6 +46,7 @@ def db_check() -> None:
 
 
 @click.command("seed-demo")
+@with_appcontext
 def seed_demo_command() -> None:
     """Create demo units, fields and one staff account per role, and print their credentials."""
     from cases.demo import seed_demo
@@ -54,10 +55,11 @@ def seed_demo_command() -> None:
         accounts = seed_demo(session)
     click.echo("Tài khoản thử nghiệm (demo accounts):")
     for account in accounts:
-        click.echo(f"  {account.username:<14} {account.password:<16} {account.roles}")
+        click.echo(f"  {account.username:<14} {account.password:<24} {account.roles}")
 
 
 @click.command("create-staff")
+@with_appcontext
 @click.option("--username", required=True)
 @click.option("--full-name", required=True)
 @click.option("--unit", "unit_code", required=True, help="Unit code, e.g. VP-UBND.")
@@ -80,6 +82,7 @@ def create_staff_command(
 
 
 @click.command("worker")
+@with_appcontext
 def worker_command() -> None:
     """Run the background worker (outbox sweep, attachment downloads) until SIGTERM."""
     from bot.worker import run_worker

@@ -1,0 +1,409 @@
+"""Wrong, empty, oversized and unsupported answers at every step of the submission flow.
+
+The rule under test: a bad answer gets a short explanation and the same question again, and
+neither the step nor the draft changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+from sqlalchemy import select, update
+
+from bot import texts
+from bot.flows import submit
+from bot.zalo import messages
+from cases.demo import seed_reference_data
+from models import Case, Field
+from tests.test_flow_commands import ADDRESS, CONTENT, MENU_TEXT, ROUTE, TITLE, Chat
+
+FLOW_STEPS = [state for state, _ in ROUTE[1:]]
+CHOICE_STEPS = [submit.SCOPE, submit.KIND, submit.FIELD, submit.UNIT, submit.UNIT_PICK,
+                submit.ATTACHMENTS, submit.CONSENT, submit.PRIVACY, submit.CONFIRM, submit.EDIT]
+NONSENSE = "xyz abc"
+HUGE = ("Đường phố ngập nước " * 500)[:10_000]
+UNSUPPORTED = {
+    "user_send_sticker": {"type": "sticker", "payload": {
+        "id": "9f2c", "url": "https://zalo-api.zadn.vn/api/emoticon/sticker/webpc?eid=46991"}},
+    "user_send_audio": {"type": "audio", "payload": {"url": "https://voice-talk.zdn.vn/x/a.aac"}},
+    "user_send_video": {"type": "video", "payload": {
+        "url": "https://video.zdn.vn/x/clip.mp4", "thumbnail": "https://video.zdn.vn/x/c.jpg"}},
+}
+TITLE_SHORT = texts.TITLE_TOO_SHORT.format(min=texts.TITLE_MIN)
+TITLE_LONG = texts.TITLE_TOO_LONG.format(max=texts.TITLE_MAX)
+ADDRESS_SHORT = texts.ADDRESS_TOO_SHORT.format(min=texts.ADDRESS_MIN)
+ADDRESS_LONG = texts.ADDRESS_TOO_LONG.format(max=texts.ADDRESS_MAX)
+CONTENT_LONG = texts.CONTENT_TOO_LONG.format(max=texts.number(texts.CONTENT_MAX))
+PHOTO = "https://photo-stal-1.zdn.vn/x/anh{}.jpg"
+
+
+@pytest.fixture
+def seeded(app, session):
+    seed_reference_data(session)
+    session.commit()
+    return app
+
+
+@pytest.fixture
+def chat(seeded, webhook, zalo, session) -> Chat:
+    return Chat(webhook, zalo, session)
+
+
+@dataclass(frozen=True)
+class Bad:
+    """A bad answer, and what the step says before asking again (None: says nothing)."""
+
+    name: str
+    send: Callable[[Chat], list[str]]
+    reason: str | None
+    asks_again: bool = True
+
+
+def typed(name: str, text: str, reason: str | None, asks_again: bool = True) -> Bad:
+    return Bad(name, lambda chat: chat.say(text), reason, asks_again)
+
+
+def unsupported(event_name: str, reason: str) -> Bad:
+    return Bad(event_name, lambda chat: chat.event(event_name,
+                                                   {"attachments": [UNSUPPORTED[event_name]]}),
+               reason)
+
+
+def bad_answers(step: str) -> list[Bad]:
+    """Every bad answer tried at `step`, with the explanation it must get."""
+    if step in CHOICE_STEPS:
+        media = texts.MEDIA_NOT_ACCEPTED if step == submit.ATTACHMENTS else texts.INVALID_CHOICE
+        answers = [typed(name, text, texts.INVALID_CHOICE)
+                   for name, text in [("nonsense", NONSENSE), ("zero", "0"), ("99", "99"),
+                                      ("empty", ""), ("10,000 characters", HUGE)]]
+        if step != submit.ATTACHMENTS:
+            answers.append(Bad("photo", lambda chat: chat.image(), texts.INVALID_CHOICE))
+        return answers + [unsupported(name, media) for name in UNSUPPORTED]
+    table: dict[str, list[Bad]] = {
+        submit.TITLE: [typed("nonsense", "?!", TITLE_SHORT), typed("empty", "", TITLE_SHORT),
+                       typed("10,000 characters", HUGE, TITLE_LONG)],
+        submit.CONTENT: [Bad("location", lambda chat: chat.location(), texts.TEXT_EXPECTED),
+                         typed("xong too early", "xong",
+                               texts.CONTENT_TOO_SHORT.format(min=texts.CONTENT_MIN), False),
+                         typed("10,000 characters", HUGE, CONTENT_LONG, False)],
+        submit.LOCATION: [typed("nonsense", "ab", ADDRESS_SHORT),
+                          typed("empty", "", ADDRESS_SHORT),
+                          typed("10,000 characters", HUGE, ADDRESS_LONG)],
+        submit.CONTACT: [typed("nonsense", "!!!", texts.NAME_INVALID),
+                         typed("empty", "", texts.NAME_INVALID),
+                         typed("10,000 characters", HUGE, texts.NAME_INVALID)],
+        submit.PHONE: [typed("nonsense", NONSENSE, texts.PHONE_INVALID),
+                       typed("empty", "", texts.PHONE_INVALID),
+                       typed("10,000 characters", HUGE, texts.PHONE_INVALID)],
+        submit.ADDRESS: [typed("nonsense", "ab", ADDRESS_SHORT), typed("empty", "", ADDRESS_SHORT),
+                         typed("10,000 characters", HUGE, ADDRESS_LONG)],
+        submit.EMAIL: [typed("nonsense", NONSENSE, texts.EMAIL_INVALID),
+                       typed("empty", "", texts.EMAIL_INVALID),
+                       typed("10,000 characters", HUGE, texts.EMAIL_INVALID)],
+    }
+    answers = table[step]
+    if step != submit.CONTENT:
+        answers.append(Bad("photo", lambda chat: chat.image(), texts.TEXT_EXPECTED))
+    return answers + [unsupported(name, texts.TEXT_EXPECTED) for name in UNSUPPORTED]
+
+
+def assert_refused(chat: Chat, bad: Bad, prompt, before) -> None:
+    """The step explained itself (and asked again) and nothing moved."""
+    expected = [messages.text(bad.reason)] if bad.reason else []
+    if bad.asks_again:
+        expected += prompt
+    assert chat.messages == expected, bad.name
+    assert chat.snapshot() == before, bad.name
+
+
+@pytest.mark.parametrize("step", FLOW_STEPS)
+def test_bad_answers_at_every_step_explain_and_ask_again(chat, step):
+    prompt = chat.reach(step)
+    before = chat.snapshot()
+
+    for bad in bad_answers(step):
+        bad.send(chat)
+        assert_refused(chat, bad, prompt, before)
+
+
+def test_empty_text_while_writing_the_content_changes_nothing(chat):
+    chat.reach(submit.CONTENT)
+    chat.say("Đèn tín hiệu hỏng ba ngày nay.")
+    before = chat.snapshot()
+
+    chat.say("")
+
+    assert chat.snapshot() == before
+
+
+@pytest.mark.parametrize("step,answer", [
+    (submit.KIND, "3"), (submit.UNIT, "3"), (submit.CONSENT, "3"), (submit.PRIVACY, "3"),
+    (submit.CONFIRM, "4"), (submit.EDIT, "10"), (submit.ATTACHMENTS, "3"), (submit.SCOPE, "4"),
+])
+def test_number_one_past_the_last_option_is_refused(chat, step, answer):
+    prompt = chat.reach(step)
+    before = chat.snapshot()
+
+    chat.say(answer)
+
+    assert chat.messages == [messages.text(texts.INVALID_CHOICE), *prompt]
+    assert chat.snapshot() == before
+
+
+def test_number_past_the_field_list_is_refused(chat, session):
+    prompt = chat.reach(submit.FIELD)
+    count = len(session.scalars(select(Field).where(Field.active.is_(True))).all())
+
+    chat.say(str(count + 1))
+
+    assert chat.messages == [messages.text(texts.INVALID_CHOICE), *prompt]
+    assert chat.state == submit.FIELD
+
+
+# --- scope ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("answer,redirect", [
+    ("Khiếu nại, tố cáo", texts.REDIRECT_COMPLAINT), ("to cao", texts.REDIRECT_COMPLAINT),
+    ("#scope:legal", texts.REDIRECT_LEGAL), ("tu van", texts.REDIRECT_LEGAL),
+])
+def test_complaints_and_legal_advice_are_redirected_with_an_explanation(chat, answer, redirect):
+    chat.reach(submit.SCOPE)
+
+    assert chat.say(answer) == [redirect.format(hotline="1900 0000"), MENU_TEXT]
+    assert chat.snapshot() == ("idle", {})
+
+
+# --- title ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("title,reason", [
+    ("a" * (texts.TITLE_MIN - 1), TITLE_SHORT),
+    ("Đèn   hỏng", TITLE_SHORT),  # spaces are collapsed before counting
+    ("   \n  ", TITLE_SHORT),
+    ("Đ" * (texts.TITLE_MAX + 1), TITLE_LONG),
+])
+def test_title_outside_the_limits_is_refused(chat, title, reason):
+    prompt = chat.reach(submit.TITLE)
+
+    chat.say(title)
+
+    assert chat.messages == [messages.text(reason), *prompt]
+    assert chat.state == submit.TITLE and "title" not in chat.draft
+
+
+@pytest.mark.parametrize("title", ["Đèn hỏng!!", "Đ" * texts.TITLE_MAX, "Đèn  tín\nhiệu hỏng"])
+def test_title_at_the_limits_is_taken(chat, title):
+    chat.reach(submit.TITLE)
+
+    chat.say(title)
+
+    assert chat.state == submit.CONTENT
+    assert chat.draft["title"] == " ".join(title.split())
+
+
+# --- content ----------------------------------------------------------------------------------
+def test_done_before_the_minimum_keeps_asking_for_more(chat):
+    chat.reach(submit.CONTENT)
+    chat.say("Đèn hỏng.")
+
+    assert chat.say("xong") == [texts.CONTENT_TOO_SHORT.format(min=texts.CONTENT_MIN)]
+    assert chat.state == submit.CONTENT and chat.draft["content"] == "Đèn hỏng."
+
+    chat.say("Đã ba ngày chưa sửa.")  # "Đèn hỏng.\n" + this = 30 characters
+    chat.say("Xong")
+    assert chat.state == submit.ATTACHMENTS
+    assert chat.draft["content"] == "Đèn hỏng.\nĐã ba ngày chưa sửa."
+
+
+def test_content_over_the_maximum_refuses_the_message_and_keeps_what_was_written(chat):
+    chat.reach(submit.CONTENT)
+    first = "Đ" * 3000
+    chat.say(first)
+
+    assert chat.say("a" * 2000) == [CONTENT_LONG]  # 3000 + newline + 2000 > 5000
+    assert chat.draft["content"] == first
+    assert chat.say(HUGE) == [CONTENT_LONG]
+    assert chat.draft["content"] == first
+
+    last = "b" * (texts.CONTENT_MAX - len(first) - 1)
+    assert chat.say(last) == [texts.CONTENT_NOTED.format(length=5000, max="5.000")]
+    assert chat.draft["content"] == f"{first}\n{last}"
+    chat.say("xong")
+    assert chat.state == submit.ATTACHMENTS
+
+
+def test_photos_sent_with_the_content_are_kept(chat):
+    chat.reach(submit.CONTENT)
+
+    assert chat.image(PHOTO.format(1)) == [texts.ATTACHMENT_NOTED.format(count=1, max=10)]
+    assert chat.state == submit.CONTENT
+    assert [a["url"] for a in chat.draft["attachments"]] == [PHOTO.format(1)]
+
+
+# --- attachments ------------------------------------------------------------------------------
+def finish(chat: Chat) -> Case:
+    """Answer the rest of the route from the attachments step and send the PAKN."""
+    for answer in ["xong", "bo qua", "Nguyễn Văn An", "0912345678", ADDRESS, "bo qua", "dong y",
+                   "khong can an", "#confirm:send"]:
+        chat.say(answer)
+    return chat.session.scalars(select(Case)).one()
+
+
+def test_eleventh_attachment_is_refused(chat):
+    chat.reach(submit.CONTENT)
+    chat.image(PHOTO.format(1))  # a photo sent while describing counts too
+    chat.say(CONTENT)
+    chat.say("xong")
+    for n in range(2, texts.MAX_ATTACHMENTS + 1):
+        assert chat.image(PHOTO.format(n)) == [
+            texts.ATTACHMENT_NOTED.format(count=n, max=texts.MAX_ATTACHMENTS)]
+
+    assert chat.image(PHOTO.format(11)) == [texts.ATTACHMENTS_FULL.format(max=10)]
+    assert chat.send(lambda: chat.webhook.file(chat.user)) == [
+        texts.ATTACHMENTS_FULL.format(max=10)]
+    assert chat.state == submit.ATTACHMENTS
+    urls = [PHOTO.format(n) for n in range(1, 11)]
+    assert [a["url"] for a in chat.draft["attachments"]] == urls
+
+    case = finish(chat)
+    assert [a.source_url for a in case.attachments] == urls
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: files beyond the 10th in one multi-photo message "
+                                       "are dropped without telling the citizen")
+def test_photos_beyond_the_limit_in_one_message_are_reported(chat):
+    chat.reach(submit.ATTACHMENTS)
+    for n in range(1, texts.MAX_ATTACHMENTS):
+        chat.image(PHOTO.format(n))
+    album = [{"type": "image", "payload": {"url": PHOTO.format(n), "thumbnail": PHOTO.format(n)}}
+             for n in (10, 11, 12)]
+
+    replies = chat.event("user_send_image", {"attachments": album})
+
+    assert len(chat.draft["attachments"]) == texts.MAX_ATTACHMENTS
+    assert texts.ATTACHMENTS_FULL.format(max=texts.MAX_ATTACHMENTS) in replies
+
+
+# --- phone, email, consent --------------------------------------------------------------------
+@pytest.mark.parametrize("phone,normal", [
+    ("0912345678", "0912345678"), ("0912 345 678", "0912345678"), ("091.234.5678", "0912345678"),
+    ("+84912345678", "0912345678"), ("84 912 345 678", "0912345678"),
+    ("0387-654-321", "0387654321"), ("02438253536", "02438253536"),
+    ("(024) 3825 3536", "02438253536"), ("+84 24 3825 3536", "02438253536"),
+])
+def test_valid_phone_numbers_are_taken_in_normal_form(chat, phone, normal):
+    chat.reach(submit.PHONE)
+
+    chat.say(phone)
+
+    assert chat.state == submit.ADDRESS
+    assert chat.draft["phone"] == normal
+
+
+@pytest.mark.parametrize("phone", ["091234567", "09123456789", "0912345abc", "abc", "01234567890",
+                                   "0123456789", "0212345678", "+1 650 253 0000", "1900 0000"])
+def test_invalid_phone_numbers_are_refused(chat, phone):
+    prompt = chat.reach(submit.PHONE)
+    before = chat.snapshot()
+
+    chat.say(phone)
+
+    assert chat.messages == [messages.text(texts.PHONE_INVALID), *prompt]
+    assert chat.snapshot() == before
+
+
+@pytest.mark.parametrize("email", ["an", "an@", "@example.com", "an@example", "an@example.",
+                                   "an @example.com", "an@@example.com", "an@exa mple.com",
+                                   "an@-example.com", "an@example..com"])
+def test_invalid_email_is_refused(chat, email):
+    prompt = chat.reach(submit.EMAIL)
+    before = chat.snapshot()
+
+    chat.say(email)
+
+    assert chat.messages == [messages.text(texts.EMAIL_INVALID), *prompt]
+    assert chat.snapshot() == before
+
+
+def test_valid_email_is_lower_cased(chat):
+    chat.reach(submit.EMAIL)
+
+    chat.say("An.Nguyen@Example.VN")
+
+    assert chat.state == submit.CONSENT
+    assert chat.draft["email"] == "an.nguyen@example.vn"
+
+
+@pytest.mark.parametrize("refusal", [texts.CONSENT_NO, "khong dong y", "KHÔNG", "#consent:no", "2"])
+def test_refusing_consent_is_explained_and_blocks_the_submission(chat, refusal):
+    prompt = chat.reach(submit.CONSENT)
+    before = chat.snapshot()
+
+    chat.say(refusal)
+
+    assert chat.messages == [messages.text(texts.CONSENT_REQUIRED), *prompt]
+    assert chat.snapshot() == before and "consent" not in chat.draft
+    chat.say(texts.CONSENT_YES)
+    assert chat.state == submit.PRIVACY
+    assert chat.draft["consent"]["version"] == texts.CONSENT_VERSION
+
+
+# --- stale buttons ----------------------------------------------------------------------------
+@pytest.mark.parametrize("step,payload", [
+    (submit.KIND, "#scope:continue"), (submit.FIELD, "#kind:feedback"),
+    (submit.UNIT, "#menu:submit"), (submit.CONSENT, "#privacy:hide"),
+    (submit.CONFIRM, "#consent:yes"), (submit.EDIT, "#confirm:send"),
+    (submit.KIND, "#kind:complaint"), (submit.FIELD, "#field:999999"),
+])
+def test_button_from_another_question_is_refused_at_a_choice(chat, step, payload):
+    prompt = chat.reach(step)
+    before = chat.snapshot()
+
+    chat.say(payload)
+
+    assert chat.messages == [messages.text(texts.INVALID_CHOICE), *prompt]
+    assert chat.snapshot() == before
+    assert chat.session.scalars(select(Case)).all() == []
+
+
+def test_field_withdrawn_after_the_list_was_shown_is_refused(chat, session):
+    chat.reach(submit.FIELD)
+    field = session.scalars(select(Field).where(Field.code == "GIAO-THONG")).one()
+    session.execute(update(Field).where(Field.id == field.id).values(active=False))
+
+    assert chat.say(f"#field:{field.id}")[0] == texts.INVALID_CHOICE
+    assert chat.state == submit.FIELD and "field_id" not in chat.draft
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: a tapped button from an earlier question is saved "
+                                       "as the answer of a free-text step (title, content, place)")
+@pytest.mark.parametrize("step,payload", [
+    (submit.TITLE, "#kind:feedback"), (submit.TITLE, "#menu:submit"),
+    (submit.CONTENT, "#scope:continue"), (submit.LOCATION, "#kind:feedback"),
+    (submit.ADDRESS, "#privacy:hide"),
+])
+def test_button_from_another_question_is_not_taken_as_text(chat, step, payload):
+    prompt = chat.reach(step)
+    before = chat.snapshot()
+
+    chat.say(payload)
+
+    assert chat.snapshot() == before
+    assert chat.messages[-len(prompt):] == prompt
+
+
+def test_free_text_steps_do_not_crash_on_a_stale_button(chat):
+    """What happens today: the payload is read as the citizen's words (see the xfail above)."""
+    chat.reach(submit.TITLE)
+
+    chat.say("#kind:feedback")
+
+    assert chat.state == submit.CONTENT
+    assert chat.messages == [messages.text(texts.ASK_CONTENT.format(max="5.000"))]
+
+
+def test_title_is_kept_when_the_content_step_refuses_a_message(chat):
+    chat.reach(submit.CONTENT)
+    chat.location()
+
+    assert chat.draft["title"] == TITLE
+    assert chat.state == submit.CONTENT
