@@ -76,6 +76,16 @@ def _text(name: str, value: str) -> str:
     return value
 
 
+def _templates(name: str, value: str) -> str:
+    from bot.channels import TemplateConfigError, load_templates
+
+    try:
+        load_templates(value)
+    except TemplateConfigError as error:
+        raise ConfigError(f"{name} is not valid JSON of the documented shape ({error}).") from None
+    return value
+
+
 # key -> (default, parser). A default of None means "no value"; required keys are checked below.
 KEYS: dict[str, tuple[str | None, Callable[[str, str], Any]]] = {
     "DATABASE_URL": (f"sqlite:///{INSTANCE_DIR / 'pakn.db'}", _database_url),
@@ -93,6 +103,10 @@ KEYS: dict[str, tuple[str | None, Callable[[str, str], Any]]] = {
     "ZALO_SITE_VERIFICATION": (None, _text),
     "ZALO_HTTP_TIMEOUT": ("10", lambda n, v: _int(n, v, 1)),
     "TOKEN_ENCRYPTION_KEY": (None, _fernet_key),
+    "TOKEN_REFRESH_MARGIN_MINUTES": ("120", lambda n, v: _int(n, v, 1)),
+    "ZALO_RATE_LIMIT_PER_MINUTE": ("4000", lambda n, v: _int(n, v, 0)),
+    "ZALO_TEMPLATES": (None, _templates),
+    "HELD_DIGEST_HOUR": ("8", lambda n, v: _int(n, v, 0)),
     "AGENCY_NAME": ("UBND thành phố", _text),
     "AGENCY_HOTLINE": ("1900 0000", _text),
     "INFO_CARD_IMAGE_URL": ("", _text),
@@ -107,7 +121,13 @@ KEYS: dict[str, tuple[str | None, Callable[[str, str], Any]]] = {
 }
 
 # Required only when running against a real OA (ZALO_APP_ID set).
-REAL_OA_REQUIRED = ("SECRET_KEY", "ZALO_APP_SECRET", "ZALO_OA_SECRET_KEY", "ZALO_OA_ID")
+REAL_OA_REQUIRED = (
+    "SECRET_KEY",
+    "ZALO_APP_SECRET",
+    "ZALO_OA_SECRET_KEY",
+    "ZALO_OA_ID",
+    "TOKEN_ENCRYPTION_KEY",
+)
 
 
 def load(

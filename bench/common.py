@@ -60,6 +60,23 @@ def describe_machine() -> dict[str, str]:
     }
 
 
+def describe_code() -> str:
+    """Return the commit measured, and how many files differ from it (read-only git calls)."""
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+        ).stdout.strip()
+        changes = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        ).stdout.splitlines()
+    except OSError:
+        return "unknown"
+    return f"{commit or 'unknown'}" + (f" + {len(changes)} modified files" if changes else "")
+
+
 def free_port() -> int:
     """Return a TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket() as sock:
@@ -115,6 +132,15 @@ def background_cpu(seconds: float = 2.0) -> float:
     time.sleep(seconds)
     busy1, total1 = machine_cpu_ticks()
     return (busy1 - busy0) / max(1, total1 - total0)
+
+
+def wait_for_quiet(threshold: float, max_wait: float) -> float:
+    """Wait (at most `max_wait` s) until other load is below `threshold`; return the last share."""
+    deadline = time.monotonic() + max_wait
+    busy = background_cpu()
+    while busy > threshold and time.monotonic() < deadline:
+        busy = background_cpu()
+    return busy
 
 
 class GunicornServer:
@@ -236,6 +262,7 @@ class LoadResult:
     elapsed: float = 0.0
     client_cpu: float = 0.0
     machine_busy: float = 0.0
+    window: float = 0.0  # wall seconds over which the CPU figures were taken
     exhausted: bool = False
 
     @property
@@ -462,7 +489,7 @@ async def _run_step(
     run = _Run(port, requests, result, schedule, send_deadline, cycle)
     if schedule is None:
         await asyncio.sleep(t0 - loop.time())
-    cpu0, (busy0, total0) = time.process_time(), machine_cpu_ticks()
+    cpu0, wall0, (busy0, total0) = time.process_time(), time.monotonic(), machine_cpu_ticks()
     tasks = [asyncio.ensure_future(run.sender(protocol)) for _transport, protocol in conns]
     _done, pending = await asyncio.wait(tasks, timeout=send_deadline + ANSWER_GRACE - loop.time())
     for task in pending:
@@ -471,6 +498,7 @@ async def _run_step(
     busy1, total1 = machine_cpu_ticks()
     result.client_cpu = time.process_time() - cpu0
     result.machine_busy = (busy1 - busy0) / max(1, total1 - total0)
+    result.window = time.monotonic() - wall0
     result.elapsed = max(run.last_answer - t0, 1e-9)
     for _transport, protocol in conns:
         protocol.close()

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import sys
 import tempfile
@@ -31,19 +32,21 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from cryptography.fernet import Fernet
 from sqlalchemy import Engine, func, select, text
 
 from bench.common import (
     GunicornServer,
     LoadResult,
-    background_cpu,
     build_request,
     cpu_used,
+    describe_code,
     describe_machine,
     markdown_table,
     process_cpu,
     run_closed_loop,
     run_open_loop,
+    wait_for_quiet,
 )
 from bench.webhook_app import BARE_PATH
 from bot.zalo.signature import signature_header
@@ -55,6 +58,9 @@ APP_ID = "3608465249409039670"
 OA_ID = "3886132808788086450"
 OA_SECRET = "bench-oa-secret-key"  # noqa: S105 (a throwaway key for a throwaway database)
 GREETINGS = ("xin chào", "Xin chào", "chào bạn", "alo")
+CPUS = len(os.sched_getaffinity(0))
+# Before each database, wait for other load on the machine to fall below this share of its CPU.
+QUIET_BELOW = 0.15
 APPLICATION_NAME = "bench_webhook"
 DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 # Closed-loop runs need a unique event per request: enough for this rate over the duration.
@@ -83,6 +89,7 @@ class Row:
     lag_p99_ms: float
     client_cpu: float
     machine_cpu: float
+    other_cpu: float
     server_cpu_ms: float
     db_cpu_ms: float | None
     stored: str
@@ -210,6 +217,7 @@ def app_environment(url: str, storage: Path) -> dict[str, str]:
         "ZALO_APP_SECRET": "bench-app-secret",
         "ZALO_OA_SECRET_KEY": OA_SECRET,
         "ZALO_OA_ID": OA_ID,
+        "TOKEN_ENCRYPTION_KEY": Fernet.generate_key().decode(),
         # Ingest only: replies stay in the outbox. Any stray call would go nowhere but here.
         "DISPATCH_AFTER_COMMIT": "off",
         "ZALO_API_BASE": "http://127.0.0.1:9",
@@ -225,6 +233,7 @@ def to_row(
 ) -> Row:
     """Summarise a load result as a table row (CPU seconds become milliseconds per answer)."""
     answered = max(1, result.ok)
+    ours = (result.client_cpu + server_cpu + (db_cpu or 0.0)) / (CPUS * max(result.window, 1e-9))
     return Row(
         db=db,
         endpoint=endpoint,
@@ -240,6 +249,7 @@ def to_row(
         lag_p99_ms=result.lag_ms(0.99),
         client_cpu=result.client_cpu / result.elapsed if result.elapsed else 0.0,
         machine_cpu=result.machine_busy,
+        other_cpu=max(0.0, result.machine_busy - ours),
         server_cpu_ms=server_cpu * 1000 / answered,
         db_cpu_ms=None if db_cpu is None else db_cpu * 1000 / answered,
         stored=stored,
@@ -374,11 +384,8 @@ def bench_database(db: str, args: argparse.Namespace) -> tuple[list[Row], list[s
             args.threads,
             Path(tmp) / "gunicorn.log",
         )
-        busy = background_cpu()
-        print(
-            f"[{db}] CPU busy before the run (other load on the machine): {busy:.0%}",
-            file=sys.stderr,
-        )
+        busy = wait_for_quiet(QUIET_BELOW, args.quiet_wait)
+        print(f"[{db}] CPU busy before the run (other load): {busy:.0%}", file=sys.stderr)
         try:
             with server:
                 server.start(BARE_PATH)
@@ -438,6 +445,7 @@ def render(rows: Sequence[Row]) -> str:
         "client lag p99 ms",
         "client CPU",
         "machine CPU",
+        "other load",
         "app CPU ms/req",
         "PG CPU ms/req",
         "stored/expected",
@@ -456,6 +464,7 @@ def render(rows: Sequence[Row]) -> str:
             f"{r.lag_p99_ms:.1f}" if r.offered != "max" else "-",
             f"{r.client_cpu:.0%}",
             f"{r.machine_cpu:.0%}",
+            f"{r.other_cpu:.0%}",
             f"{r.server_cpu_ms:.2f}",
             "-" if r.db_cpu_ms is None else f"{r.db_cpu_ms:.2f}",
             r.stored,
@@ -502,6 +511,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default=DEFAULT_PG_URL,
         help=f"PostgreSQL database to create a schema in (default {DEFAULT_PG_URL})",
     )
+    parser.add_argument(
+        "--quiet-wait",
+        type=float,
+        default=60.0,
+        help="seconds to wait, at most, for other load to stop before each database (0: no wait)",
+    )
     parser.add_argument("--json", type=Path, help="also write the results to this JSON file")
     args = parser.parse_args(argv)
     args.rates = [float(r) for r in args.rates.split(",") if r.strip()]
@@ -526,6 +541,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"machine: {machine['nproc']} CPUs, {machine['cpu']}, Linux {machine['kernel']}, "
         f"Python {machine['python']}"
     )
+    print(f"code: {describe_code()}")
     print(f"gunicorn: {' '.join(settings)}")
     print(
         f"load: {args.duration:g} s per step, {args.arrivals} arrivals, {args.connections} "
@@ -540,7 +556,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.json:
         args.json.write_text(
             json.dumps(
-                {"machine": machine, "gunicorn": settings, "rows": [asdict(r) for r in rows]},
+                {
+                    "machine": machine,
+                    "code": describe_code(),
+                    "gunicorn": settings,
+                    "rows": [asdict(r) for r in rows],
+                },
                 indent=2,
             )
         )

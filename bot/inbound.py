@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from bot import conversation, texts
 from bot.conversation import BotSettings, Context, Reply
-from bot.delivery import enqueue, mark_receipts
+from bot.delivery import confirm_echo, enqueue, mark_receipts, release_held
 from bot.flows import STEPS
 from bot.flows.menu import welcome
 from bot.incoming import from_event
@@ -70,15 +70,24 @@ def process_event(
         state = OutboxState.SEEN if isinstance(event, events.SeenEvent) else OutboxState.DELIVERED
         mark_receipts(session, event.msg_ids, state)
         return None
+    if isinstance(event, events.OASendEvent) and event.user_id and not event.admin_id:
+        # Zalo's echo of what we sent: it confirms a send whose process may have died.
+        citizen_id = session.scalar(select(Citizen.id).where(Citizen.zalo_user_id == event.user_id))
+        if citizen_id is None or not confirm_echo(session, citizen_id, event.msg_id, now):
+            row.status = EventStatus.IGNORED
+        return None
     if not events.is_from_citizen(event) or not event.user_id:
-        # oa_send_* echoes and unknown events are stored and otherwise ignored.
+        # Officers' replies from the OA chat and unknown events are stored and otherwise ignored.
         row.status = EventStatus.IGNORED
         return None
 
     citizen = get_citizen(session, event.user_id, now)
     conv = lock_conversation(session, citizen.id)
     session.refresh(citizen)
-    citizen.last_interaction_at = now
+    if not isinstance(event, events.UnfollowEvent | events.WithdrawEvent):
+        citizen.last_interaction_at = now
+        # What was held while the window was closed goes out first, before this event's reply.
+        release_held(session, citizen, now)
     ctx = Context(session=session, citizen=citizen, conversation=conv, settings=settings, now=now)
     try:
         with session.begin_nested():

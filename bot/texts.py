@@ -236,3 +236,7 @@ def split_text(text: str, limit: int = MAX_MESSAGE) -> list[str]:
     if text:
         parts.append(text)
     return parts
+
+
+# --- Delivery ---------------------------------------------------------------------------------
+HELD_NOTICE = "Ông/Bà có {count} thông báo mới về phản ánh, kiến nghị của mình:"

@@ -7,23 +7,30 @@ up. SIGTERM and SIGINT shut the scheduler down cleanly.
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import signal
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
+from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.attachments import DownloadPolicy, download_pending
+from bot.digest import post_held_digest
+from bot.zalo.tokens import TokenUnavailableError
+from cases.clock import LOCAL_TZ
 from models import WorkerHeartbeat, utcnow
 
 log = logging.getLogger(__name__)
 WORKER_NAME = "main"
+WORKER_LOCK_KEY = 0x5A4C4F574B  # "ZLOWK"
 
 
 @dataclass(frozen=True)
@@ -75,6 +82,31 @@ def beat(app: Flask) -> object:
     return None
 
 
+def refresh_token(app: Flask) -> object:
+    """Refresh the access token before it expires (the single-use refresh token rotates)."""
+    from datetime import timedelta
+
+    from handlers.runtime import get_runtime
+
+    runtime = get_runtime(app)
+    margin = timedelta(minutes=app.config["TOKEN_REFRESH_MARGIN_MINUTES"])
+    try:
+        return runtime.tokens.refresh_if_expiring(runtime.zalo, margin)
+    except TokenUnavailableError:
+        return False  # logged where it happened; the console shows the banner
+
+
+def digest_held(app: Flask) -> object:
+    """Once a day, list for coordinators the answers still waiting for their citizen."""
+    from handlers.runtime import get_runtime
+
+    now = utcnow()
+    if now.astimezone(LOCAL_TZ).hour < app.config["HELD_DIGEST_HOUR"]:
+        return False
+    with get_runtime(app).sessions() as session, session.begin():
+        return post_held_digest(session, now)
+
+
 def download_policy(config: dict) -> DownloadPolicy:
     """The attachment download policy from the app configuration."""
     hosts = tuple(h.strip().lower() for h in config["ATTACHMENT_URL_HOSTS"].split(",") if h.strip())
@@ -87,6 +119,8 @@ def jobs(config: dict) -> list[Job]:
         Job("outbox-sweep", sweep_outbox, config["WORKER_SWEEP_SECONDS"]),
         Job("attachment-download", download_attachments, 5),
         Job("heartbeat", beat, 15),
+        Job("token-refresh", refresh_token, 300),
+        Job("held-digest", digest_held, 900),
     ]
 
 
@@ -118,8 +152,46 @@ def build_scheduler(app: Flask) -> BlockingScheduler:
     return scheduler
 
 
+class WorkerLockError(Exception):
+    """Another worker already runs against this database."""
+
+
+@contextmanager
+def single_worker(app: Flask) -> Iterator[None]:
+    """Hold the one-worker-per-database lock for as long as the worker runs."""
+    from handlers.runtime import get_runtime
+
+    engine = get_runtime(app).engine
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as connection:
+            got = connection.scalar(select(func.pg_try_advisory_lock(WORKER_LOCK_KEY)))
+            connection.commit()
+            if not got:
+                raise WorkerLockError("another worker is already running against this database")
+            try:
+                yield
+            finally:
+                connection.execute(select(func.pg_advisory_unlock(WORKER_LOCK_KEY)))
+                connection.commit()
+        return
+    database = engine.url.database or "memory"
+    with open(f"{database}.worker.lock", "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise WorkerLockError(
+                "another worker is already running against this database"
+            ) from None
+        yield
+
+
 def run_worker(app: Flask) -> None:
-    """Run the worker until SIGTERM or SIGINT."""
+    """Run the worker until SIGTERM or SIGINT; refuse if another one runs."""
+    with single_worker(app):
+        _run(app)
+
+
+def _run(app: Flask) -> None:
     scheduler = build_scheduler(app)
 
     def stop(signum: int, _frame: object) -> None:

@@ -1,4 +1,5 @@
-"""Flask CLI commands: `db upgrade|downgrade|check`, `worker`, `seed-demo`, `create-staff`."""
+"""Flask CLI commands: `db upgrade|downgrade|check`, `worker`, `seed-demo`, `create-staff`,
+`zalo-token`."""
 
 from __future__ import annotations
 
@@ -81,13 +82,37 @@ def create_staff_command(
     click.echo(f"Created staff account {staff.username}.")
 
 
+@click.command("zalo-token")
+@click.option("--access-token", help="The OA access token (from the consent flow or API Explorer).")
+@click.option("--refresh-token", help="The refresh token that came with it.")
+@click.option("--expires-in", default=90000, show_default=True, help="Access token lifetime, s.")
+@with_appcontext
+def zalo_token_command(access_token: str | None, refresh_token: str | None, expires_in: int) -> None:
+    """Show the OA token status, or store a new token pair (resumes sending)."""
+    from bot.zalo.client import TokenPair
+
+    tokens = get_runtime().tokens
+    if access_token or refresh_token:
+        if not (access_token and refresh_token):
+            raise click.ClickException("Give both --access-token and --refresh-token.")
+        tokens.replace(TokenPair(access_token, refresh_token, expires_in), "cli")
+    info = tokens.info()
+    click.echo(f"status: {info.status.value}; generation {info.generation}; "
+               f"expires {info.access_expires_at or 'unknown'}; source {info.source or '-'}")
+    if info.last_error:
+        click.echo(f"last error: {info.last_error}")
+
+
 @click.command("worker")
 @with_appcontext
 def worker_command() -> None:
     """Run the background worker (outbox sweep, attachment downloads) until SIGTERM."""
-    from bot.worker import run_worker
+    from bot.worker import WorkerLockError, run_worker
 
-    run_worker(current_app._get_current_object())  # type: ignore[attr-defined]
+    try:
+        run_worker(current_app._get_current_object())  # type: ignore[attr-defined]
+    except WorkerLockError as error:
+        raise click.ClickException(str(error)) from None
 
 
 def init_app(app: Flask) -> None:
@@ -96,3 +121,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(create_staff_command)
     app.cli.add_command(worker_command)
+    app.cli.add_command(zalo_token_command)

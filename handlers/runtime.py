@@ -13,8 +13,11 @@ from flask import Flask, current_app, g
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.channels import load_templates
 from bot.delivery import Dispatcher
+from bot.ratelimit import RateLimiter
 from bot.zalo.client import ZaloClient
+from bot.zalo.tokens import TokenStore, fernet_for
 from models.db import make_engine, make_session_factory
 
 
@@ -25,20 +28,20 @@ class Runtime:
     engine: Engine
     sessions: sessionmaker[Session]
     zalo: ZaloClient
+    tokens: TokenStore
     dispatcher: Dispatcher
     executor: ThreadPoolExecutor | None = field(default=None)
 
 
-def build_zalo_client(config: dict) -> ZaloClient:
-    """Create the Zalo client from the app configuration."""
-    access_token = config["ZALO_ACCESS_TOKEN"] or ""
+def build_zalo_client(config: dict, tokens: TokenStore) -> ZaloClient:
+    """Create the Zalo client from the app configuration, reading tokens from the store."""
     return ZaloClient(
         api_base=config["ZALO_API_BASE"],
         oauth_base=config["ZALO_OAUTH_BASE"],
         business_base=config["ZALO_BUSINESS_API_BASE"],
         app_id=config["ZALO_APP_ID"],
         app_secret=config["ZALO_APP_SECRET"] or "",
-        access_token=lambda: access_token,
+        access_token=tokens.access_token,
         timeout=config["ZALO_HTTP_TIMEOUT"],
     )
 
@@ -47,7 +50,14 @@ def init_app(app: Flask) -> None:
     """Create the runtime for `app` and register the request session teardown."""
     engine = make_engine(app.config["DATABASE_URL"])
     sessions = make_session_factory(engine)
-    zalo = build_zalo_client(app.config)
+    config = app.config
+    tokens = TokenStore(
+        sessions,
+        fernet_for(config["TOKEN_ENCRYPTION_KEY"], config["SECRET_KEY"]),
+        seed=(config["ZALO_ACCESS_TOKEN"], config["ZALO_REFRESH_TOKEN"]),
+    )
+    zalo = build_zalo_client(config, tokens)
+    limiter = RateLimiter(sessions, config["ZALO_RATE_LIMIT_PER_MINUTE"])
     mode = app.config["DISPATCH_AFTER_COMMIT"]
     executor = (
         ThreadPoolExecutor(max_workers=2, thread_name_prefix="dispatch")
@@ -58,10 +68,24 @@ def init_app(app: Flask) -> None:
         engine=engine,
         sessions=sessions,
         zalo=zalo,
-        dispatcher=Dispatcher(sessions, zalo),
+        tokens=tokens,
+        dispatcher=Dispatcher(sessions, zalo, tokens, limiter,
+                              templates=load_templates(config["ZALO_TEMPLATES"]),
+                              on_alert=lambda kind, text: alert(sessions, kind, text)),
         executor=executor,
     )
     app.teardown_appcontext(_close_session)
+
+
+def alert(sessions: sessionmaker[Session], kind: str, text: str) -> None:
+    """Post a delivery alert for coordinators, at most once an hour per kind."""
+    from cases.notices import post_notice
+    from models import utcnow
+
+    now = utcnow()
+    with sessions() as session, session.begin():
+        post_notice(session, kind, "coordinator", "Cảnh báo gửi tin Zalo", text, now,
+                    dedup_key=f"{kind}:{now:%Y%m%d%H}")
 
 
 def get_runtime(app: Flask | None = None) -> Runtime:

@@ -5,6 +5,15 @@ so the production client runs unchanged against it. Every request is kept as a `
 the simulator reads them to show the bot's replies. Uploaded files are `SandboxMedia`, served back
 under `/media/<token>/<name>` as Zalo's CDN would serve them.
 
+It also plays the Zalo behaviours the delivery ledger must cope with, kept in the database so
+that every web worker agrees:
+- the 7-day window: `message/cs` answers -230 once the citizen's last interaction (`SandboxUser`,
+  set by the simulator) is more than 7 days old; template messages are not window-limited;
+- single-use refresh tokens (`SandboxToken`): a refresh issues a new pair and kills the old
+  refresh AND access tokens at once; a revoked grant refuses everything until a new consent;
+- injected failures (`SandboxFault`): the next N `message/cs` calls answer an error a developer
+  chose in the simulator, the citizen's own faults first, then faults meant for anyone.
+
 These are machine APIs: no login and no CSRF, like Zalo's; the access token is the only check.
 """
 
@@ -15,24 +24,34 @@ import json
 import secrets
 import time
 import unicodedata
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
-import requests
-from flask import Blueprint, Flask, abort, current_app, jsonify, request, send_file
-from requests.structures import CaseInsensitiveDict
-from sqlalchemy import select
+from flask import Blueprint, abort, current_app, jsonify, request, send_file
+from sqlalchemy import delete, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 from werkzeug.datastructures import FileStorage
 from werkzeug.utils import secure_filename
 
+from bot.zalo import messages
 from handlers.runtime import db
-from models import Citizen, InboundEvent, SandboxMedia, SandboxRecord
+from models import (
+    Citizen,
+    InboundEvent,
+    SandboxFault,
+    SandboxMedia,
+    SandboxRecord,
+    SandboxToken,
+    SandboxUser,
+    utcnow,
+)
 
 bp = Blueprint("sandbox", __name__, url_prefix="/_sandbox/zalo")
 
-MAX_TEXT = 2000
-MAX_BUTTONS = 5
+MAX_TEXT = messages.MAX_TEXT
+MAX_BUTTONS = messages.MAX_BUTTONS
 IMAGE_MAX_BYTES = 1024 * 1024
 FILE_MAX_BYTES = 5 * 1024 * 1024
 FILE_EXTENSIONS = {"pdf", "doc", "docx", "csv"}
@@ -47,6 +66,19 @@ OAUTH_RECORD = "oauth/access_token"
 RATE_LIMIT = 4000
 # The fixed quota the stand-in reports; callers must read it, never assume it.
 QUOTA = {"quota_type": "reply", "remain": "7", "total": "8"}
+WINDOW = timedelta(days=7)
+OUTSIDE_WINDOW = (-230, "User has not interacted with the OA in the past 7 days")
+HTTP_500 = 500
+# The failures the simulator can inject into the next consultation sends (500: an HTTP 500).
+FAULT_MESSAGES = {
+    -32: "Your application reached limit call api",
+    -200: "Sending message failed",
+    -201: "Parameter is invalid",
+    -216: "Access token is invalid",
+    -217: "User has blocked the OA",
+    OUTSIDE_WINDOW[0]: OUTSIDE_WINDOW[1],
+    HTTP_500: "Internal Server Error",
+}
 
 
 class SandboxError(Exception):
@@ -130,23 +162,11 @@ def _record(endpoint: str, zalo_user_id: str | None, body: Any, response: dict[s
     session.commit()
 
 
-def _issued(field: str) -> set[str]:
-    """Tokens of this kind the sandbox handed out through its OAuth endpoint."""
-    rows = db().scalars(
-        select(SandboxRecord.response)
-        .where(SandboxRecord.endpoint == OAUTH_RECORD)
-        .order_by(SandboxRecord.id.desc())
-        .limit(100)
-    )
-    return {row[field] for row in rows if isinstance(row, dict) and row.get(field)}
-
-
 def _check_access_token() -> None:
-    """Refuse like Zalo when the `access_token` header is not one the sandbox knows."""
+    """Refuse like Zalo when the `access_token` header is not the live grant's access token."""
     token = request.headers.get("access_token", "")
-    if token and (
-        _same(token, current_app.config["ZALO_ACCESS_TOKEN"]) or token in _issued("access_token")
-    ):
+    pair = live_pair(db())
+    if token and pair is not None and _same(token, pair[0]):
         return
     raise SandboxError(-216, "Access token is invalid")
 
@@ -246,29 +266,247 @@ def _validate_buttons(payload: dict[str, Any]) -> None:
         _require(isinstance(button.get("payload"), str | dict), "button payload")
 
 
+# --- Zalo-side state: the window, the token grant, injected faults ---------------------------
+# Domain operations only flush; the request handler that calls them commits.
+
+
+def record_interaction(session: Session, user_id: str, now: datetime) -> None:
+    """Note that the citizen interacted with the OA at `now` (a message, a tap, a follow...)."""
+    user = session.get(SandboxUser, user_id)
+    if user is not None:
+        user.last_interaction_at = now
+        return
+    try:
+        with session.begin_nested():
+            session.add(SandboxUser(zalo_user_id=user_id, last_interaction_at=now))
+    except IntegrityError:
+        # The same citizen's other action, in another worker, created the row first.
+        user = session.get(SandboxUser, user_id, populate_existing=True)
+        assert user is not None
+        user.last_interaction_at = now
+
+
+def last_interaction(session: Session, user_id: str) -> datetime | None:
+    """When Zalo last saw the citizen interact with the OA (None: never)."""
+    user = session.get(SandboxUser, user_id)
+    return user.last_interaction_at if user is not None else None
+
+
+def is_in_window(session: Session, user_id: str, now: datetime) -> bool:
+    """True while Zalo still accepts a consultation message to this citizen."""
+    last = last_interaction(session, user_id)
+    # Sandbox convenience, not Zalo: a citizen the sandbox never saw (a test, a chat from before
+    # the sandbox kept interactions) counts as having interacted just now.
+    return last is None or now - last <= WINDOW
+
+
+def age_user(session: Session, user_id: str, days: int, now: datetime) -> datetime:
+    """Move the citizen's last interaction `days` back (from now if never seen); return it."""
+    last = (last_interaction(session, user_id) or now) - timedelta(days=days)
+    record_interaction(session, user_id, last)
+    return last
+
+
+def _config_pair() -> tuple[str, str]:
+    config = current_app.config
+    return config["ZALO_ACCESS_TOKEN"] or "", config["ZALO_REFRESH_TOKEN"] or ""
+
+
+def _active_token(session: Session) -> SandboxToken | None:
+    return session.scalars(
+        select(SandboxToken)
+        .where(SandboxToken.active.is_(True))
+        .order_by(SandboxToken.generation.desc())
+        .limit(1)
+    ).first()
+
+
+def _has_tokens(session: Session) -> bool:
+    return session.scalars(select(SandboxToken.id).limit(1)).first() is not None
+
+
+def live_pair(session: Session) -> tuple[str, str] | None:
+    """The (access, refresh) pair Zalo accepts now; None while the grant is revoked."""
+    row = _active_token(session)
+    if row is not None:
+        return row.access_token, row.refresh_token
+    if _has_tokens(session):
+        return None
+    # Nothing issued yet: the configured pair is the live one; it is stored once replaced.
+    return _config_pair()
+
+
+def token_generation(session: Session) -> int:
+    """How many pairs were issued after the configured one (0: still the configured pair)."""
+    generation = session.scalars(
+        select(SandboxToken.generation).order_by(SandboxToken.generation.desc()).limit(1)
+    ).first()
+    return generation or 0
+
+
+def _retire_live(
+    session: Session, reason: str, now: datetime, refresh_token: str | None = None
+) -> int | None:
+    """Retire the live pair (only if `refresh_token`, when given, is its refresh token).
+
+    Return the retired pair's generation, or None when there was no such live pair.
+    """
+    row = _active_token(session)
+    if row is None:
+        if _has_tokens(session):
+            return None
+        access, refresh = _config_pair()
+        if refresh_token is not None and not (refresh_token and _same(refresh_token, refresh)):
+            return None
+        session.add(
+            SandboxToken(
+                generation=0,
+                access_token=access,
+                refresh_token=refresh,
+                active=False,
+                grant="config",
+                retired_reason=reason,
+                retired_at=now,
+            )
+        )
+        # Two workers storing generation 0 at once collide here (unique generation).
+        session.flush()
+        return 0
+    if refresh_token is not None and not _same(refresh_token, row.refresh_token):
+        return None
+    generation = row.generation
+    # Of two workers retiring the same pair at once, only one still finds it active.
+    retired = session.execute(
+        update(SandboxToken)
+        .where(SandboxToken.id == row.id, SandboxToken.active.is_(True))
+        .values(active=False, retired_reason=reason, retired_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    session.expire(row)
+    return generation if retired else None
+
+
+def _issue_pair(
+    session: Session, generation: int, grant: str, now: datetime, code: str | None = None
+) -> dict[str, Any]:
+    """Store a new live pair and answer it as Zalo's OAuth does (expires_in is a string)."""
+    row = SandboxToken(
+        generation=generation,
+        access_token=new_token(),
+        refresh_token=new_token(),
+        active=True,
+        grant=grant,
+        code=code,
+        created_at=now,
+    )
+    session.add(row)
+    session.flush()
+    return {
+        "access_token": row.access_token,
+        "refresh_token": row.refresh_token,
+        "expires_in": "90000",
+    }
+
+
+def revoke_grant(session: Session, now: datetime) -> None:
+    """End the live grant, as when its refresh token expired: every token is refused from now."""
+    _retire_live(session, "revoked", now)
+
+
+def set_fault(session: Session, code: int, times: int, user_id: str | None) -> SandboxFault:
+    """Make the next `times` consultation sends (to `user_id`, or to anyone) fail with `code`.
+
+    Replaces the faults still pending for the same target, so the page shows one clear state.
+    """
+    clear_faults(session, user_id)
+    fault = SandboxFault(code=code, remaining=times, zalo_user_id=user_id)
+    session.add(fault)
+    session.flush()
+    return fault
+
+
+def clear_faults(session: Session, user_id: str | None) -> None:
+    """Drop the faults pending for `user_id` (None: the faults meant for anyone)."""
+    target = (
+        SandboxFault.zalo_user_id.is_(None)
+        if user_id is None
+        else SandboxFault.zalo_user_id == user_id
+    )
+    session.execute(delete(SandboxFault).where(target).execution_options(synchronize_session=False))
+
+
+def pending_faults(session: Session, user_id: str | None) -> list[SandboxFault]:
+    """The faults a send to `user_id` would meet, in the order it meets them."""
+    target = SandboxFault.zalo_user_id.is_(None)
+    if user_id is not None:
+        target = or_(target, SandboxFault.zalo_user_id == user_id)
+    return list(
+        session.scalars(
+            select(SandboxFault)
+            .where(SandboxFault.remaining > 0, target)
+            # The citizen's own faults first (False sorts before True), then the oldest.
+            .order_by(SandboxFault.zalo_user_id.is_(None), SandboxFault.id)
+        )
+    )
+
+
+def take_fault(session: Session, user_id: str | None) -> int | None:
+    """Use up one pending fault for a send to `user_id`; return its code (None: no fault)."""
+    for fault in pending_faults(session, user_id):
+        # Conditional, so two workers never both use up the last count of one fault.
+        taken = session.execute(
+            update(SandboxFault)
+            .where(SandboxFault.id == fault.id, SandboxFault.remaining > 0)
+            .values(remaining=SandboxFault.remaining - 1)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        session.expire(fault)
+        if taken:
+            return fault.code
+    return None
+
+
 @bp.after_request
 def rate_limit_headers(response):
     """Report a rate limit the way Zalo does, so the client's header parsing is exercised."""
     if request.endpoint != "sandbox.media":
-        response.headers["X-RateLimit-Limit"] = str(RATE_LIMIT)
-        response.headers["X-RateLimit-Remain"] = str(RATE_LIMIT - 1)
+        # setdefault: an injected -32 has already reported an exhausted limit.
+        response.headers.setdefault("X-RateLimit-Limit", str(RATE_LIMIT))
+        response.headers.setdefault("X-RateLimit-Remain", str(RATE_LIMIT - 1))
     return response
 
 
 @bp.post("/v3.0/oa/message/cs")
 def message_cs():
-    """Accept a consultation message (text, buttons, image, info card or file) like Zalo."""
+    """Accept a consultation message (text, buttons, image, info card or file) like Zalo.
+
+    A pending injected fault answers instead, once the access token has passed; a citizen
+    outside the 7-day window is refused with -230.
+    """
     body = _json_body()
     # Known before validation, so a refused message still shows in that citizen's simulator chat.
     user_id = _recipient_of(body)
+    session = db()
+    fault = None
     try:
         _check_access_token()
+        fault = take_fault(session, user_id)
+        if fault is not None:
+            raise SandboxError(fault, FAULT_MESSAGES[fault])
         validate_cs_message(body)
+        if user_id is not None and not is_in_window(session, user_id, utcnow()):
+            raise SandboxError(*OUTSIDE_WINDOW)
         answer = _success(user_id)
     except SandboxError as error:
         answer = error.body()
-    _record("message/cs", user_id, body, answer)
-    return jsonify(answer)
+    if fault == HTTP_500:
+        _record("message/cs", user_id, body, {"http_status": HTTP_500, "injected": True})
+        return current_app.response_class("Internal Server Error", 500, mimetype="text/plain")
+    _record("message/cs", user_id, body, {**answer, "injected": True} if fault else answer)
+    response = jsonify(answer)
+    if fault == -32:
+        response.headers["X-RateLimit-Remain"] = "0"
+    return response
 
 
 @bp.post("/v3.0/oa/message/template")
@@ -406,7 +644,9 @@ def _profile(user_id: str) -> dict[str, Any]:
         "display_name": f"Người dân thử nghiệm {user_id[-4:]}",
         "user_is_follower": True,
         "avatar": "",
-        "user_last_interaction_date": time.strftime("%d/%m/%Y"),
+        "user_last_interaction_date": (last_interaction(db(), user_id) or utcnow()).strftime(
+            "%d/%m/%Y"
+        ),
         "shared_info": _shared_info(user_id),
     }
 
@@ -441,19 +681,32 @@ def user_id_by_app(user_id: str) -> str:
 def oauth_access_token():
     """Exchange a refresh token (or an authorisation code) for a fresh pair, like Zalo's OAuth."""
     form = request.form.to_dict()
-    answer = _oauth_answer(form)
+    try:
+        answer = _oauth_answer(form)
+    except IntegrityError:
+        # Another worker used the same grant at the same instant: single use, so this one loses.
+        db().rollback()
+        answer = REFRESH_REFUSED if form.get("grant_type") == "refresh_token" else CODE_REFUSED
     # Keep the form but never the secret header.
     _record(OAUTH_RECORD, None, form, answer)
     return jsonify(answer)
 
 
-def _oauth_error(code: int, name: str, description: str) -> dict[str, Any]:
+def _oauth_error(
+    code: int, name: str, reason: str, description: str | None = None
+) -> dict[str, Any]:
     return {
         "error": code,
         "error_name": name,
-        "error_reason": description,
-        "error_description": description,
+        "error_reason": reason,
+        "error_description": description or reason,
     }
+
+
+REFRESH_REFUSED = _oauth_error(
+    -14020, "Invalid refresh token", "refresh_token is expired or used", "Refresh token is invalid"
+)
+CODE_REFUSED = _oauth_error(-14019, "Invalid code", "code is invalid")
 
 
 def _oauth_answer(form: dict[str, str]) -> dict[str, Any]:
@@ -462,18 +715,26 @@ def _oauth_answer(form: dict[str, str]) -> dict[str, Any]:
         return _oauth_error(-14001, "Invalid app_id", "app_id is invalid")
     if not _same(request.headers.get("secret_key", ""), config["ZALO_APP_SECRET"]):
         return _oauth_error(-14014, "Invalid secret key", "secret_key is invalid")
+    session, now = db(), utcnow()
     grant = form.get("grant_type")
     if grant == "refresh_token":
-        token = form.get("refresh_token", "")
-        known = {config["ZALO_REFRESH_TOKEN"]} | _issued("refresh_token")
-        if not token or token not in known:
-            return _oauth_error(-14020, "Invalid refresh token", "refresh_token is expired or used")
-    elif grant == "authorization_code":
-        if not form.get("code"):
-            return _oauth_error(-14019, "Invalid code", "code is invalid")
-    else:
-        return _oauth_error(-14003, "Invalid grant_type", "grant_type is invalid")
-    return {"access_token": new_token(), "refresh_token": new_token(), "expires_in": "90000"}
+        retired = _retire_live(
+            session, "refreshed", now, refresh_token=form.get("refresh_token", "")
+        )
+        if retired is None:
+            return dict(REFRESH_REFUSED)
+        return _issue_pair(session, retired + 1, grant, now)
+    if grant == "authorization_code":
+        # Any non-empty code is a consent in the sandbox; it is kept with the pair it bought.
+        code = form.get("code", "").strip()
+        if not code:
+            return dict(CODE_REFUSED)
+        if not form.get("code_verifier", "").strip():
+            return _oauth_error(-14019, "Invalid code", "code_verifier is invalid")
+        # A new consent replaces whatever grant was live (or revoked).
+        _retire_live(session, "replaced", now)
+        return _issue_pair(session, token_generation(session) + 1, grant, now, code=code[:500])
+    return _oauth_error(-14003, "Invalid grant_type", "grant_type is invalid")
 
 
 @bp.get("/media/<token>/<file_name>")
@@ -500,59 +761,3 @@ def media(token: str, file_name: str):
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response
-
-
-class InProcessAdapter(requests.adapters.BaseAdapter):
-    """A `requests` transport that hands each request straight to the app's WSGI stack.
-
-    Mounted on the Zalo client's session for the sandbox base URL, the bot reaches the stand-in
-    without a socket: headers keep their names (werkzeug's server and gunicorn drop names with
-    an underscore, such as `access_token`), a one-worker server never waits on itself, and the
-    port in PUBLIC_BASE_URL does not have to match the one the server listens on.
-    """
-
-    def __init__(self, app: Flask) -> None:
-        super().__init__()
-        self.app = app
-
-    def send(
-        self,
-        request: requests.PreparedRequest,
-        stream: bool = False,
-        timeout: Any = None,
-        verify: Any = True,
-        cert: Any = None,
-        proxies: Any = None,
-    ) -> requests.Response:
-        """Run the request through the app and wrap its answer as a `requests.Response`."""
-        url = urlsplit(request.url or "")
-        headers = [
-            (k, v)
-            for k, v in request.headers.items()
-            if k.lower() not in ("host", "content-length")
-        ]
-        body = request.body or b""
-        answer = self.app.test_client().open(
-            url.path + (f"?{url.query}" if url.query else ""),
-            method=request.method or "GET",
-            headers=headers,
-            data=body.encode() if isinstance(body, str) else body,
-        )
-        response = requests.Response()
-        response.status_code = answer.status_code
-        response.reason = answer.status.partition(" ")[2]
-        response.headers = CaseInsensitiveDict(answer.headers.items())
-        response._content = answer.get_data()
-        response.url = request.url or ""
-        response.request = request
-        answer.close()
-        return response
-
-    def close(self) -> None:
-        """Nothing to release: no connections are opened."""
-
-
-def mount_in_process(session: requests.Session, app: Flask) -> None:
-    """Route this session's calls to the sandbox base URL into `app` itself."""
-    base = app.config["PUBLIC_BASE_URL"] + bp.url_prefix + "/"
-    session.mount(base, InProcessAdapter(app))

@@ -5,6 +5,10 @@ OA secret key and posted through the real webhook endpoint. The bot's answers re
 stand-in of the Zalo API (`handlers.sandbox`), and the page polls them back as chat bubbles,
 together with the citizen's own events so a reload shows the whole conversation.
 
+Developer controls play what Zalo would do over days or on a bad day: age a citizen past the
+7-day window (at "Zalo" and in the app's own `Citizen` row alike), make the next sends fail with
+a chosen Zalo error, and revoke the OA's refresh token.
+
 A developer tool: no login and no CSRF, but it only ever signs with the configured sandbox
 secret, and refuses to run at all outside sandbox mode.
 """
@@ -15,6 +19,7 @@ import json
 import math
 import time
 import uuid
+from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, abort, current_app, jsonify, render_template, request
@@ -23,7 +28,7 @@ from sqlalchemy import select
 from bot.zalo.signature import signature_header
 from handlers import sandbox
 from handlers.runtime import db
-from models import InboundEvent, SandboxMedia, SandboxRecord
+from models import Citizen, InboundEvent, SandboxMedia, SandboxRecord, utcnow
 
 bp = Blueprint("simulator", __name__)
 
@@ -43,6 +48,19 @@ CITIZEN_EVENTS = (
 INFO_FIELDS = ("name", "phone", "address", "ward", "district", "city")
 PAGE_SIZE = 200
 QUERY_BUTTONS = ("oa.query.show", "oa.query.hide")
+# The page offers these steps back in time; the API takes any whole number up to the maximum.
+AGE_CHOICES = (1, 3, 8)
+MAX_AGE_DAYS = 60
+MAX_FAULT_TIMES = 5
+FAULT_CHOICES = (
+    (-32, "-32 · Vượt giới hạn gọi API"),
+    (-200, "-200 · Gửi tin thất bại"),
+    (-216, "-216 · Access token không hợp lệ"),
+    (-230, "-230 · Quá 7 ngày không tương tác"),
+    (-217, "-217 · Người dân đã chặn OA"),
+    (-201, "-201 · Tham số không hợp lệ"),
+    (sandbox.HTTP_500, "HTTP 500 · Máy chủ Zalo lỗi"),
+)
 
 
 class BadRequest(Exception):
@@ -65,7 +83,13 @@ def bad_request(error: BadRequest):
 @bp.get("/simulator")
 def page():
     """Show the chat simulator."""
-    return render_template("simulator.html", oa_id=current_app.config["ZALO_OA_ID"])
+    return render_template(
+        "simulator.html",
+        oa_id=current_app.config["ZALO_OA_ID"],
+        age_choices=AGE_CHOICES,
+        fault_choices=FAULT_CHOICES,
+        max_fault_times=MAX_FAULT_TIMES,
+    )
 
 
 # --- sending ------------------------------------------------------------------------------
@@ -209,20 +233,33 @@ def deliver(event: dict[str, Any]) -> int:
     return response.status_code
 
 
-@bp.post("/simulator/api/send")
-def send():
-    """Turn one action of the page into a signed Zalo event and deliver it to the webhook."""
+def _json_request() -> dict[str, Any]:
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
         raise BadRequest("Yêu cầu phải là JSON.")
+    return data
+
+
+def _whole(value: Any, what: str, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise BadRequest(f"{what} phải là số nguyên từ {low} đến {high}.")
+    return value
+
+
+@bp.post("/simulator/api/send")
+def send():
+    """Turn one action of the page into a signed Zalo event and deliver it to the webhook."""
+    data = _json_request()
     user_id = _user_id(data.get("user_id"))
     kind = data.get("kind")
     builder = EVENT_BUILDERS.get(kind) if isinstance(kind, str) else None
     if builder is None:
         raise BadRequest("Loại thao tác không hợp lệ.")
     event = builder(user_id, data)
-    # End the read transaction first: on SQLite it holds the write lock the webhook needs.
-    db().rollback()
+    # Every action of the citizen counts for Zalo as an interaction: it reopens the 7-day window.
+    sandbox.record_interaction(db(), user_id, utcnow())
+    # Commit before delivering: on SQLite the open transaction holds the write lock the webhook needs.
+    db().commit()
     started = time.monotonic()
     status = deliver(event)
     elapsed_ms = int((time.monotonic() - started) * 1000)
@@ -254,6 +291,93 @@ def upload():
     media = sandbox.store_media(f"{stem}.{kind}", data)
     db().commit()
     return jsonify(token=media.token, url=sandbox.media_url(media), name=media.file_name)
+
+
+# --- playing Zalo: time, failures, the token grant ---------------------------------------
+
+
+@bp.post("/simulator/api/age")
+def age():
+    """Move the citizen's last interaction `days` back, at "Zalo" and in the app's own record."""
+    data = _json_request()
+    user_id = _user_id(data.get("user_id"))
+    days = _whole(data.get("days"), "Số ngày", 1, MAX_AGE_DAYS)
+    session = db()
+    sandbox.age_user(session, user_id, days, utcnow())
+    citizen = session.scalars(select(Citizen).where(Citizen.zalo_user_id == user_id)).first()
+    # The app's channel plan must see what Zalo sees, so its own record moves by as much.
+    if citizen is not None and citizen.last_interaction_at is not None:
+        citizen.last_interaction_at -= timedelta(days=days)
+    session.commit()
+    return jsonify(state_of(user_id))
+
+
+@bp.post("/simulator/api/fault")
+def fault():
+    """Make the next `times` consultation sends fail with `code` (to `user_id` only, if given)."""
+    data = _json_request()
+    code = data.get("code")
+    if isinstance(code, bool) or not isinstance(code, int) or code not in sandbox.FAULT_MESSAGES:
+        raise BadRequest("Loại lỗi giả lập không hợp lệ.")
+    times = _whole(data.get("times", 1), "Số lần", 1, MAX_FAULT_TIMES)
+    user_id = _optional_user_id(data.get("user_id"))
+    sandbox.set_fault(db(), code, times, user_id)
+    db().commit()
+    return jsonify(code=code, times=times, user_id=user_id)
+
+
+@bp.post("/simulator/api/fault/clear")
+def clear_fault():
+    """Drop the faults a send to `user_id` would meet (its own and those meant for anyone)."""
+    data = _json_request()
+    user_id = _optional_user_id(data.get("user_id"))
+    session = db()
+    sandbox.clear_faults(session, None)
+    if user_id is not None:
+        sandbox.clear_faults(session, user_id)
+    session.commit()
+    return jsonify(cleared=True)
+
+
+@bp.post("/simulator/api/revoke-token")
+def revoke_token():
+    """End the OA's grant, as when its refresh token expired: an OA admin must connect again."""
+    sandbox.revoke_grant(db(), utcnow())
+    db().commit()
+    return jsonify(revoked=True)
+
+
+@bp.get("/simulator/api/state")
+def state():
+    """What "Zalo" holds about one citizen and the OA's grant, for the page's tool panel."""
+    return jsonify(state_of(_user_id(request.args.get("user_id"))))
+
+
+def _optional_user_id(value: Any) -> str | None:
+    return None if value in (None, "") else _user_id(value)
+
+
+def state_of(user_id: str) -> dict[str, Any]:
+    """The window, the pending faults and the token grant, as seen by a send to `user_id`."""
+    session, now = db(), utcnow()
+    last = sandbox.last_interaction(session, user_id)
+    app_last = session.scalars(
+        select(Citizen.last_interaction_at).where(Citizen.zalo_user_id == user_id)
+    ).first()
+    return {
+        "last_interaction_at": last.isoformat() if last else None,
+        "idle_hours": int((now - last).total_seconds() // 3600) if last else None,
+        "app_last_interaction_at": app_last.isoformat() if app_last else None,
+        "in_window": sandbox.is_in_window(session, user_id, now),
+        "faults": [
+            {"code": f.code, "remaining": f.remaining, "only_this_citizen": bool(f.zalo_user_id)}
+            for f in sandbox.pending_faults(session, user_id)
+        ],
+        "token": {
+            "generation": sandbox.token_generation(session),
+            "live": sandbox.live_pair(session) is not None,
+        },
+    }
 
 
 # --- the transcript -----------------------------------------------------------------------
@@ -298,20 +422,18 @@ def _bot_bubble(record: SandboxRecord) -> dict[str, Any]:
         "from": "oa",
         "at": record.created_at.isoformat(),
     }
-    error = record.response.get("error") if isinstance(record.response, dict) else None
+    response = record.response if isinstance(record.response, dict) else {}
+    injected = ", lỗi giả lập" if response.get("injected") else ""
+    if "http_status" in response:
+        text = f"Máy chủ Zalo lỗi (HTTP {response['http_status']}{injected})"
+        return {**bubble, "from": "system", "kind": "error", "text": text}
+    error = response.get("error")
     if error != 0:
-        message = record.response.get("message") or record.response.get("error_description")
-        return {
-            **bubble,
-            "from": "system",
-            "kind": "error",
-            "text": f"Zalo từ chối ({error}): {message}",
-        }
+        message = response.get("message") or response.get("error_description")
+        text = f"Zalo từ chối ({error}{injected}): {message}"
+        return {**bubble, "from": "system", "kind": "error", "text": text}
     if record.endpoint != "message/cs":
-        data = record.body.get("template_data") or {}
-        lines = [f"{key}: {value}" for key, value in data.items()] if isinstance(data, dict) else []
-        title = f"Tin nhắn mẫu {record.body.get('template_id', '')}".strip()
-        return {**bubble, "kind": "template", "text": "\n".join([title, *lines])}
+        return {**bubble, **_template_bubble(record)}
     message = record.body.get("message", {})
     attachment = message.get("attachment")
     if not attachment:
@@ -343,6 +465,25 @@ def _bot_bubble(record: SandboxRecord) -> dict[str, Any]:
         "text": element.get("title", ""),
         "subtitle": element.get("subtitle", ""),
         "image_url": element.get("image_url") or None,
+    }
+
+
+def _template_bubble(record: SandboxRecord) -> dict[str, Any]:
+    """A template message (ZNS), by Zalo user id or by phone: its id and its parameters."""
+    data = record.body.get("template_data")
+    fields = (
+        [{"name": str(key), "value": str(value)} for key, value in data.items()]
+        if isinstance(data, dict)
+        else []
+    )
+    title = f"Tin mẫu (ZNS) #{record.body.get('template_id', '')}"
+    return {
+        "kind": "template",
+        "title": title,
+        "template_id": str(record.body.get("template_id", "")),
+        "channel": "phone" if record.endpoint.startswith("business/") else "user_id",
+        "fields": fields,
+        "text": "\n".join([title, *(f"{f['name']}: {f['value']}" for f in fields)]),
     }
 
 

@@ -14,8 +14,10 @@ from .case import (
 from .citizen import Citizen, Conversation
 from .event import EventStatus, InboundEvent
 from .org import Field, Staff, Unit
-from .outbox import MessageKind, OutboxMessage, OutboxState
-from .sandbox import SandboxMedia, SandboxRecord
+from .notice import StaffNotice
+from .outbox import HoldReason, MessageKind, OutboxMessage, OutboxState
+from .sandbox import SandboxFault, SandboxMedia, SandboxRecord, SandboxToken, SandboxUser
+from .token import RateBucket, TokenStatus, ZaloToken
 from .worker import WorkerHeartbeat
 
 __all__ = [
@@ -32,14 +34,22 @@ __all__ = [
     "Conversation",
     "EventStatus",
     "Field",
+    "HoldReason",
     "InboundEvent",
     "MessageKind",
     "OutboxMessage",
     "OutboxState",
+    "RateBucket",
+    "SandboxFault",
     "SandboxMedia",
     "SandboxRecord",
+    "SandboxToken",
+    "SandboxUser",
     "Staff",
+    "StaffNotice",
+    "TokenStatus",
     "Unit",
     "WorkerHeartbeat",
+    "ZaloToken",
     "utcnow",
 ]

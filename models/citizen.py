@@ -25,6 +25,11 @@ class Citizen(Base):
     email: Mapped[str | None] = mapped_column(String(200))
     is_follower: Mapped[bool] = mapped_column(default=False)
     last_interaction_at: Mapped[datetime | None]
+    # Consent to be contacted about their PAKN (given at submission); needed for the phone channel.
+    consent_at: Mapped[datetime | None]
+    consent_version: Mapped[str | None] = mapped_column(String(40))
+    unreachable_reason: Mapped[str | None] = mapped_column(String(40))
+    unreachable_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     conversation: Mapped[Conversation | None] = relationship(back_populates="citizen")

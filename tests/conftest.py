@@ -31,6 +31,7 @@ OA_ID = "3886132808788086450"
 OA_SECRET = "test-oa-secret-key"
 API_BASE = "https://openapi.zalo.me"
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
+TOKEN_KEY = "b0jV3fJkz3QxwVqk0oYqJ0n8m3m6x9tQ3pZ1ZsY2u8Q="
 
 
 def load_fixture(name: str) -> dict[str, Any]:
@@ -79,6 +80,8 @@ def base_config(database_url: str, tmp_path: Path, **overrides: Any) -> dict[str
         "ZALO_OA_ID": OA_ID,
         "ZALO_ACCESS_TOKEN": "test-access-token",
         "ZALO_REFRESH_TOKEN": "test-refresh-token",
+        "TOKEN_ENCRYPTION_KEY": TOKEN_KEY,
+        "ZALO_RATE_LIMIT_PER_MINUTE": 0,
         "STORAGE_DIR": str(tmp_path / "storage"),
         "DISPATCH_AFTER_COMMIT": "inline",
         "PUBLIC_BASE_URL": "http://localhost",

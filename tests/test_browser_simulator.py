@@ -2,6 +2,8 @@
 
 A pretend citizen follows the OA, taps the menu buttons, types, sends a photo, shares a location,
 fills the info card and submits a whole PAKN, then sees the case code in the bot's bubble.
+The tool panel injects a Zalo error, ages the citizen past the 7-day window and revokes the
+token; a template message shows as its own bubble.
 Every wait is a Playwright wait on what the page shows; nothing sleeps.
 """
 
@@ -203,3 +205,48 @@ def test_a_whole_pakn_through_the_simulator_ends_with_its_code(page, served):
         assert len(case.attachments) == 1
     expect(page.locator("#status")).to_have_text("")
     expect(page.locator('.bubble[data-kind="error"]')).to_have_count(0)
+
+
+def test_the_tool_panel_plays_zalo_on_a_bad_day(page, served):
+    app, server = served
+    expect = expect_()
+    user_id = open_simulator(page)
+    page.get_by_role("button", name="Quan tâm OA").click()
+    expect(bot_bubble(page, texts.MENU_QUESTION)).to_be_visible()
+
+    page.get_by_text("Công cụ thử nghiệm").click()
+    state_line = page.locator("#sim-state")
+    expect(state_line).to_contain_text("trong cửa sổ 7 ngày")
+    expect(state_line).to_contain_text("Token OA: còn hiệu lực (thế hệ 0)")
+
+    # An injected failure for this citizen: the bot's next reply is refused, as an error line.
+    page.get_by_label("Loại lỗi").select_option("-200")
+    page.get_by_role("button", name="Đặt lỗi").click()
+    expect(state_line).to_contain_text("-200 × 1 (người dân này)")
+    type_text(page, "Xin chào")
+    expect(page.locator('.bubble[data-kind="error"]').first).to_contain_text(
+        "Zalo từ chối (-200, lỗi giả lập)"
+    )
+    expect(state_line).to_contain_text("Lỗi giả lập: không có")
+
+    # A template message (ZNS) is its own bubble, parameters listed.
+    answer = page.request.post(
+        server.url + "/_sandbox/zalo/v3.0/oa/message/template",
+        data={"user_id": user_id, "template_id": "321", "template_data": {"ma_pakn": "PAKN.1"}},
+        headers={"access_token": app.config["ZALO_ACCESS_TOKEN"]},
+    )
+    assert answer.json()["error"] == 0
+    template = page.locator(".bubble-template")
+    expect(template).to_contain_text("Tin mẫu (ZNS) #321")
+    expect(template.locator("dt")).to_have_text(["ma_pakn"])
+    expect(template.locator("dd")).to_have_text(["PAKN.1"])
+
+    # Eight days later the citizen is outside the window.
+    page.get_by_role("button", name="Lùi thời gian 8 ngày").click()
+    expect(state_line).to_contain_text("8 ngày trước · ngoài cửa sổ 7 ngày")
+    page.get_by_label("Số ngày lùi").select_option("3")
+    expect(page.get_by_role("button", name="Lùi thời gian 3 ngày")).to_be_visible()
+
+    page.get_by_role("button", name="Thu hồi refresh token").click()
+    expect(state_line).to_contain_text("Token OA: đã thu hồi")
+    expect(page.locator("#status")).to_have_text("")

@@ -21,6 +21,7 @@ REAL = {
     "ZALO_OA_SECRET_KEY": "k",
     "ZALO_OA_ID": "2",
     "SECRET_KEY": "x",
+    "TOKEN_ENCRYPTION_KEY": "b0jV3fJkz3QxwVqk0oYqJ0n8m3m6x9tQ3pZ1ZsY2u8Q=",
 }
 
 

@@ -15,21 +15,40 @@ from sqlalchemy import select, update
 from bot import texts
 from bot.flows import submit
 from bot.zalo import messages
-from cases.demo import seed_reference_data
 from models import Case, Field
-from tests.test_flow_commands import ADDRESS, CONTENT, MENU_TEXT, ROUTE, TITLE, Chat
+from tests.test_flow_commands import ADDRESS, CONTENT, MENU_TEXT, ROUTE, TITLE, Chat, start_chat
 
 FLOW_STEPS = [state for state, _ in ROUTE[1:]]
-CHOICE_STEPS = [submit.SCOPE, submit.KIND, submit.FIELD, submit.UNIT, submit.UNIT_PICK,
-                submit.ATTACHMENTS, submit.CONSENT, submit.PRIVACY, submit.CONFIRM, submit.EDIT]
+CHOICE_STEPS = [
+    submit.SCOPE,
+    submit.KIND,
+    submit.FIELD,
+    submit.UNIT,
+    submit.UNIT_PICK,
+    submit.ATTACHMENTS,
+    submit.CONSENT,
+    submit.PRIVACY,
+    submit.CONFIRM,
+    submit.EDIT,
+]
 NONSENSE = "xyz abc"
 HUGE = ("Đường phố ngập nước " * 500)[:10_000]
 UNSUPPORTED = {
-    "user_send_sticker": {"type": "sticker", "payload": {
-        "id": "9f2c", "url": "https://zalo-api.zadn.vn/api/emoticon/sticker/webpc?eid=46991"}},
+    "user_send_sticker": {
+        "type": "sticker",
+        "payload": {
+            "id": "9f2c",
+            "url": "https://zalo-api.zadn.vn/api/emoticon/sticker/webpc?eid=46991",
+        },
+    },
     "user_send_audio": {"type": "audio", "payload": {"url": "https://voice-talk.zdn.vn/x/a.aac"}},
-    "user_send_video": {"type": "video", "payload": {
-        "url": "https://video.zdn.vn/x/clip.mp4", "thumbnail": "https://video.zdn.vn/x/c.jpg"}},
+    "user_send_video": {
+        "type": "video",
+        "payload": {
+            "url": "https://video.zdn.vn/x/clip.mp4",
+            "thumbnail": "https://video.zdn.vn/x/c.jpg",
+        },
+    },
 }
 TITLE_SHORT = texts.TITLE_TOO_SHORT.format(min=texts.TITLE_MIN)
 TITLE_LONG = texts.TITLE_TOO_LONG.format(max=texts.TITLE_MAX)
@@ -40,68 +59,90 @@ PHOTO = "https://photo-stal-1.zdn.vn/x/anh{}.jpg"
 
 
 @pytest.fixture
-def seeded(app, session):
-    seed_reference_data(session)
-    session.commit()
-    return app
-
-
-@pytest.fixture
-def chat(seeded, webhook, zalo, session) -> Chat:
-    return Chat(webhook, zalo, session)
+def chat(session, webhook, zalo) -> Chat:
+    return start_chat(session, webhook, zalo)
 
 
 @dataclass(frozen=True)
 class Bad:
-    """A bad answer, and what the step says before asking again (None: says nothing)."""
+    """A bad answer, and what the step says (before asking again, unless `asks_again` is off)."""
 
     name: str
     send: Callable[[Chat], list[str]]
-    reason: str | None
+    reason: str
     asks_again: bool = True
 
 
-def typed(name: str, text: str, reason: str | None, asks_again: bool = True) -> Bad:
+def typed(name: str, text: str, reason: str, asks_again: bool = True) -> Bad:
     return Bad(name, lambda chat: chat.say(text), reason, asks_again)
 
 
 def unsupported(event_name: str, reason: str) -> Bad:
-    return Bad(event_name, lambda chat: chat.event(event_name,
-                                                   {"attachments": [UNSUPPORTED[event_name]]}),
-               reason)
+    return Bad(
+        event_name,
+        lambda chat: chat.event(event_name, {"attachments": [UNSUPPORTED[event_name]]}),
+        reason,
+    )
 
 
 def bad_answers(step: str) -> list[Bad]:
     """Every bad answer tried at `step`, with the explanation it must get."""
     if step in CHOICE_STEPS:
         media = texts.MEDIA_NOT_ACCEPTED if step == submit.ATTACHMENTS else texts.INVALID_CHOICE
-        answers = [typed(name, text, texts.INVALID_CHOICE)
-                   for name, text in [("nonsense", NONSENSE), ("zero", "0"), ("99", "99"),
-                                      ("empty", ""), ("10,000 characters", HUGE)]]
+        answers = [
+            typed(name, text, texts.INVALID_CHOICE)
+            for name, text in [
+                ("nonsense", NONSENSE),
+                ("zero", "0"),
+                ("99", "99"),
+                ("empty", ""),
+                ("10,000 characters", HUGE),
+            ]
+        ]
         if step != submit.ATTACHMENTS:
             answers.append(Bad("photo", lambda chat: chat.image(), texts.INVALID_CHOICE))
         return answers + [unsupported(name, media) for name in UNSUPPORTED]
     table: dict[str, list[Bad]] = {
-        submit.TITLE: [typed("nonsense", "?!", TITLE_SHORT), typed("empty", "", TITLE_SHORT),
-                       typed("10,000 characters", HUGE, TITLE_LONG)],
-        submit.CONTENT: [Bad("location", lambda chat: chat.location(), texts.TEXT_EXPECTED),
-                         typed("xong too early", "xong",
-                               texts.CONTENT_TOO_SHORT.format(min=texts.CONTENT_MIN), False),
-                         typed("10,000 characters", HUGE, CONTENT_LONG, False)],
-        submit.LOCATION: [typed("nonsense", "ab", ADDRESS_SHORT),
-                          typed("empty", "", ADDRESS_SHORT),
-                          typed("10,000 characters", HUGE, ADDRESS_LONG)],
-        submit.CONTACT: [typed("nonsense", "!!!", texts.NAME_INVALID),
-                         typed("empty", "", texts.NAME_INVALID),
-                         typed("10,000 characters", HUGE, texts.NAME_INVALID)],
-        submit.PHONE: [typed("nonsense", NONSENSE, texts.PHONE_INVALID),
-                       typed("empty", "", texts.PHONE_INVALID),
-                       typed("10,000 characters", HUGE, texts.PHONE_INVALID)],
-        submit.ADDRESS: [typed("nonsense", "ab", ADDRESS_SHORT), typed("empty", "", ADDRESS_SHORT),
-                         typed("10,000 characters", HUGE, ADDRESS_LONG)],
-        submit.EMAIL: [typed("nonsense", NONSENSE, texts.EMAIL_INVALID),
-                       typed("empty", "", texts.EMAIL_INVALID),
-                       typed("10,000 characters", HUGE, texts.EMAIL_INVALID)],
+        submit.TITLE: [
+            typed("nonsense", "?!", TITLE_SHORT),
+            typed("empty", "", TITLE_SHORT),
+            typed("10,000 characters", HUGE, TITLE_LONG),
+        ],
+        submit.CONTENT: [
+            Bad("location", lambda chat: chat.location(), texts.TEXT_EXPECTED),
+            typed(
+                "xong too early",
+                "xong",
+                texts.CONTENT_TOO_SHORT.format(min=texts.CONTENT_MIN),
+                False,
+            ),
+            typed("10,000 characters", HUGE, CONTENT_LONG, False),
+        ],
+        submit.LOCATION: [
+            typed("nonsense", "ab", ADDRESS_SHORT),
+            typed("empty", "", ADDRESS_SHORT),
+            typed("10,000 characters", HUGE, ADDRESS_LONG),
+        ],
+        submit.CONTACT: [
+            typed("nonsense", "!!!", texts.NAME_INVALID),
+            typed("empty", "", texts.NAME_INVALID),
+            typed("10,000 characters", HUGE, texts.NAME_INVALID),
+        ],
+        submit.PHONE: [
+            typed("nonsense", NONSENSE, texts.PHONE_INVALID),
+            typed("empty", "", texts.PHONE_INVALID),
+            typed("10,000 characters", HUGE, texts.PHONE_INVALID),
+        ],
+        submit.ADDRESS: [
+            typed("nonsense", "ab", ADDRESS_SHORT),
+            typed("empty", "", ADDRESS_SHORT),
+            typed("10,000 characters", HUGE, ADDRESS_LONG),
+        ],
+        submit.EMAIL: [
+            typed("nonsense", NONSENSE, texts.EMAIL_INVALID),
+            typed("empty", "", texts.EMAIL_INVALID),
+            typed("10,000 characters", HUGE, texts.EMAIL_INVALID),
+        ],
     }
     answers = table[step]
     if step != submit.CONTENT:
@@ -111,11 +152,20 @@ def bad_answers(step: str) -> list[Bad]:
 
 def assert_refused(chat: Chat, bad: Bad, prompt, before) -> None:
     """The step explained itself (and asked again) and nothing moved."""
-    expected = [messages.text(bad.reason)] if bad.reason else []
-    if bad.asks_again:
-        expected += prompt
+    expected = [messages.text(bad.reason), *(prompt if bad.asks_again else [])]
     assert chat.messages == expected, bad.name
     assert chat.snapshot() == before, bad.name
+
+
+def assert_typed_answer_refused(chat: Chat, step: str, answer: str, reason: str) -> None:
+    """At `step`, `answer` gets `reason` and the same question again, and nothing moves."""
+    prompt = chat.reach(step)
+    before = chat.snapshot()
+
+    chat.say(answer)
+
+    assert chat.messages == [messages.text(reason), *prompt]
+    assert chat.snapshot() == before
 
 
 @pytest.mark.parametrize("step", FLOW_STEPS)
@@ -138,18 +188,21 @@ def test_empty_text_while_writing_the_content_changes_nothing(chat):
     assert chat.snapshot() == before
 
 
-@pytest.mark.parametrize("step,answer", [
-    (submit.KIND, "3"), (submit.UNIT, "3"), (submit.CONSENT, "3"), (submit.PRIVACY, "3"),
-    (submit.CONFIRM, "4"), (submit.EDIT, "10"), (submit.ATTACHMENTS, "3"), (submit.SCOPE, "4"),
-])
+@pytest.mark.parametrize(
+    "step,answer",
+    [
+        (submit.KIND, "3"),
+        (submit.UNIT, "3"),
+        (submit.CONSENT, "3"),
+        (submit.PRIVACY, "3"),
+        (submit.CONFIRM, "4"),
+        (submit.EDIT, "10"),
+        (submit.ATTACHMENTS, "3"),
+        (submit.SCOPE, "4"),
+    ],
+)
 def test_number_one_past_the_last_option_is_refused(chat, step, answer):
-    prompt = chat.reach(step)
-    before = chat.snapshot()
-
-    chat.say(answer)
-
-    assert chat.messages == [messages.text(texts.INVALID_CHOICE), *prompt]
-    assert chat.snapshot() == before
+    assert_typed_answer_refused(chat, step, answer, texts.INVALID_CHOICE)
 
 
 def test_number_past_the_field_list_is_refused(chat, session):
@@ -163,10 +216,15 @@ def test_number_past_the_field_list_is_refused(chat, session):
 
 
 # --- scope ------------------------------------------------------------------------------------
-@pytest.mark.parametrize("answer,redirect", [
-    ("Khiếu nại, tố cáo", texts.REDIRECT_COMPLAINT), ("to cao", texts.REDIRECT_COMPLAINT),
-    ("#scope:legal", texts.REDIRECT_LEGAL), ("tu van", texts.REDIRECT_LEGAL),
-])
+@pytest.mark.parametrize(
+    "answer,redirect",
+    [
+        ("Khiếu nại, tố cáo", texts.REDIRECT_COMPLAINT),
+        ("to cao", texts.REDIRECT_COMPLAINT),
+        ("#scope:legal", texts.REDIRECT_LEGAL),
+        ("tu van", texts.REDIRECT_LEGAL),
+    ],
+)
 def test_complaints_and_legal_advice_are_redirected_with_an_explanation(chat, answer, redirect):
     chat.reach(submit.SCOPE)
 
@@ -175,19 +233,19 @@ def test_complaints_and_legal_advice_are_redirected_with_an_explanation(chat, an
 
 
 # --- title ------------------------------------------------------------------------------------
-@pytest.mark.parametrize("title,reason", [
-    ("a" * (texts.TITLE_MIN - 1), TITLE_SHORT),
-    ("Đèn   hỏng", TITLE_SHORT),  # spaces are collapsed before counting
-    ("   \n  ", TITLE_SHORT),
-    ("Đ" * (texts.TITLE_MAX + 1), TITLE_LONG),
-])
+@pytest.mark.parametrize(
+    "title,reason",
+    [
+        ("a" * (texts.TITLE_MIN - 1), TITLE_SHORT),
+        ("Đèn   hỏng", TITLE_SHORT),  # spaces are collapsed before counting
+        ("   \n  ", TITLE_SHORT),
+        ("Đ" * (texts.TITLE_MAX + 1), TITLE_LONG),
+    ],
+)
 def test_title_outside_the_limits_is_refused(chat, title, reason):
-    prompt = chat.reach(submit.TITLE)
+    assert_typed_answer_refused(chat, submit.TITLE, title, reason)
 
-    chat.say(title)
-
-    assert chat.messages == [messages.text(reason), *prompt]
-    assert chat.state == submit.TITLE and "title" not in chat.draft
+    assert "title" not in chat.draft
 
 
 @pytest.mark.parametrize("title", ["Đèn hỏng!!", "Đ" * texts.TITLE_MAX, "Đèn  tín\nhiệu hỏng"])
@@ -242,8 +300,17 @@ def test_photos_sent_with_the_content_are_kept(chat):
 # --- attachments ------------------------------------------------------------------------------
 def finish(chat: Chat) -> Case:
     """Answer the rest of the route from the attachments step and send the PAKN."""
-    for answer in ["xong", "bo qua", "Nguyễn Văn An", "0912345678", ADDRESS, "bo qua", "dong y",
-                   "khong can an", "#confirm:send"]:
+    for answer in [
+        "xong",
+        "bo qua",
+        "Nguyễn Văn An",
+        "0912345678",
+        ADDRESS,
+        "bo qua",
+        "dong y",
+        "khong can an",
+        "#confirm:send",
+    ]:
         chat.say(answer)
     return chat.session.scalars(select(Case)).one()
 
@@ -255,11 +322,13 @@ def test_eleventh_attachment_is_refused(chat):
     chat.say("xong")
     for n in range(2, texts.MAX_ATTACHMENTS + 1):
         assert chat.image(PHOTO.format(n)) == [
-            texts.ATTACHMENT_NOTED.format(count=n, max=texts.MAX_ATTACHMENTS)]
+            texts.ATTACHMENT_NOTED.format(count=n, max=texts.MAX_ATTACHMENTS)
+        ]
 
     assert chat.image(PHOTO.format(11)) == [texts.ATTACHMENTS_FULL.format(max=10)]
     assert chat.send(lambda: chat.webhook.file(chat.user)) == [
-        texts.ATTACHMENTS_FULL.format(max=10)]
+        texts.ATTACHMENTS_FULL.format(max=10)
+    ]
     assert chat.state == submit.ATTACHMENTS
     urls = [PHOTO.format(n) for n in range(1, 11)]
     assert [a["url"] for a in chat.draft["attachments"]] == urls
@@ -268,14 +337,19 @@ def test_eleventh_attachment_is_refused(chat):
     assert [a.source_url for a in case.attachments] == urls
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: files beyond the 10th in one multi-photo message "
-                                       "are dropped without telling the citizen")
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG: files beyond the 10th in one multi-photo message "
+    "are dropped without telling the citizen",
+)
 def test_photos_beyond_the_limit_in_one_message_are_reported(chat):
     chat.reach(submit.ATTACHMENTS)
     for n in range(1, texts.MAX_ATTACHMENTS):
         chat.image(PHOTO.format(n))
-    album = [{"type": "image", "payload": {"url": PHOTO.format(n), "thumbnail": PHOTO.format(n)}}
-             for n in (10, 11, 12)]
+    album = [
+        {"type": "image", "payload": {"url": PHOTO.format(n), "thumbnail": PHOTO.format(n)}}
+        for n in (10, 11, 12)
+    ]
 
     replies = chat.event("user_send_image", {"attachments": album})
 
@@ -284,13 +358,17 @@ def test_photos_beyond_the_limit_in_one_message_are_reported(chat):
 
 
 # --- phone, email, consent --------------------------------------------------------------------
-@pytest.mark.parametrize("phone,normal", [
-    ("0912345678", "0912345678"), ("0912 345 678", "0912345678"), ("091.234.5678", "0912345678"),
-    ("+84912345678", "0912345678"), ("84 912 345 678", "0912345678"),
-    ("0387-654-321", "0387654321"), ("02438253536", "02438253536"),
-    ("(024) 3825 3536", "02438253536"), ("+84 24 3825 3536", "02438253536"),
-])
+@pytest.mark.parametrize(
+    "phone,normal",
+    [
+        ("0912 345 678", "0912345678"),
+        ("+84912345678", "0912345678"),
+        ("02438253536", "02438253536"),
+        ("+84 24 3825 3536", "02438253536"),
+    ],
+)
 def test_valid_phone_numbers_are_taken_in_normal_form(chat, phone, normal):
+    """The validator's whole table is in test_contact; here, that the step uses it."""
     chat.reach(submit.PHONE)
 
     chat.say(phone)
@@ -299,29 +377,28 @@ def test_valid_phone_numbers_are_taken_in_normal_form(chat, phone, normal):
     assert chat.draft["phone"] == normal
 
 
-@pytest.mark.parametrize("phone", ["091234567", "09123456789", "0912345abc", "abc", "01234567890",
-                                   "0123456789", "0212345678", "+1 650 253 0000", "1900 0000"])
+@pytest.mark.parametrize(
+    "phone",
+    [
+        "091234567",  # 9 digits
+        "0912345abc",
+        "01234567890",  # a retired 01x mobile prefix
+    ],
+)
 def test_invalid_phone_numbers_are_refused(chat, phone):
-    prompt = chat.reach(submit.PHONE)
-    before = chat.snapshot()
-
-    chat.say(phone)
-
-    assert chat.messages == [messages.text(texts.PHONE_INVALID), *prompt]
-    assert chat.snapshot() == before
+    assert_typed_answer_refused(chat, submit.PHONE, phone, texts.PHONE_INVALID)
 
 
-@pytest.mark.parametrize("email", ["an", "an@", "@example.com", "an@example", "an@example.",
-                                   "an @example.com", "an@@example.com", "an@exa mple.com",
-                                   "an@-example.com", "an@example..com"])
+@pytest.mark.parametrize(
+    "email",
+    [
+        "an@example",
+        "an @example.com",
+        "an@@example.com",
+    ],
+)
 def test_invalid_email_is_refused(chat, email):
-    prompt = chat.reach(submit.EMAIL)
-    before = chat.snapshot()
-
-    chat.say(email)
-
-    assert chat.messages == [messages.text(texts.EMAIL_INVALID), *prompt]
-    assert chat.snapshot() == before
+    assert_typed_answer_refused(chat, submit.EMAIL, email, texts.EMAIL_INVALID)
 
 
 def test_valid_email_is_lower_cased(chat):
@@ -335,33 +412,31 @@ def test_valid_email_is_lower_cased(chat):
 
 @pytest.mark.parametrize("refusal", [texts.CONSENT_NO, "khong dong y", "KHÔNG", "#consent:no", "2"])
 def test_refusing_consent_is_explained_and_blocks_the_submission(chat, refusal):
-    prompt = chat.reach(submit.CONSENT)
-    before = chat.snapshot()
+    assert_typed_answer_refused(chat, submit.CONSENT, refusal, texts.CONSENT_REQUIRED)
 
-    chat.say(refusal)
-
-    assert chat.messages == [messages.text(texts.CONSENT_REQUIRED), *prompt]
-    assert chat.snapshot() == before and "consent" not in chat.draft
+    assert "consent" not in chat.draft
     chat.say(texts.CONSENT_YES)
     assert chat.state == submit.PRIVACY
     assert chat.draft["consent"]["version"] == texts.CONSENT_VERSION
 
 
 # --- stale buttons ----------------------------------------------------------------------------
-@pytest.mark.parametrize("step,payload", [
-    (submit.KIND, "#scope:continue"), (submit.FIELD, "#kind:feedback"),
-    (submit.UNIT, "#menu:submit"), (submit.CONSENT, "#privacy:hide"),
-    (submit.CONFIRM, "#consent:yes"), (submit.EDIT, "#confirm:send"),
-    (submit.KIND, "#kind:complaint"), (submit.FIELD, "#field:999999"),
-])
+@pytest.mark.parametrize(
+    "step,payload",
+    [
+        (submit.KIND, "#scope:continue"),
+        (submit.FIELD, "#kind:feedback"),
+        (submit.UNIT, "#menu:submit"),
+        (submit.CONSENT, "#privacy:hide"),
+        (submit.CONFIRM, "#consent:yes"),
+        (submit.EDIT, "#confirm:send"),
+        (submit.KIND, "#kind:complaint"),
+        (submit.FIELD, "#field:999999"),
+    ],
+)
 def test_button_from_another_question_is_refused_at_a_choice(chat, step, payload):
-    prompt = chat.reach(step)
-    before = chat.snapshot()
+    assert_typed_answer_refused(chat, step, payload, texts.INVALID_CHOICE)
 
-    chat.say(payload)
-
-    assert chat.messages == [messages.text(texts.INVALID_CHOICE), *prompt]
-    assert chat.snapshot() == before
     assert chat.session.scalars(select(Case)).all() == []
 
 
@@ -374,13 +449,21 @@ def test_field_withdrawn_after_the_list_was_shown_is_refused(chat, session):
     assert chat.state == submit.FIELD and "field_id" not in chat.draft
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a tapped button from an earlier question is saved "
-                                       "as the answer of a free-text step (title, content, place)")
-@pytest.mark.parametrize("step,payload", [
-    (submit.TITLE, "#kind:feedback"), (submit.TITLE, "#menu:submit"),
-    (submit.CONTENT, "#scope:continue"), (submit.LOCATION, "#kind:feedback"),
-    (submit.ADDRESS, "#privacy:hide"),
-])
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG: a tapped button from an earlier question is saved "
+    "as the answer of a free-text step (title, content, place)",
+)
+@pytest.mark.parametrize(
+    "step,payload",
+    [
+        (submit.TITLE, "#kind:feedback"),
+        (submit.TITLE, "#menu:submit"),
+        (submit.CONTENT, "#scope:continue"),
+        (submit.LOCATION, "#kind:feedback"),
+        (submit.ADDRESS, "#privacy:hide"),
+    ],
+)
 def test_button_from_another_question_is_not_taken_as_text(chat, step, payload):
     prompt = chat.reach(step)
     before = chat.snapshot()
@@ -388,17 +471,14 @@ def test_button_from_another_question_is_not_taken_as_text(chat, step, payload):
     chat.say(payload)
 
     assert chat.snapshot() == before
-    assert chat.messages[-len(prompt):] == prompt
+    assert chat.messages[-len(prompt) :] == prompt
 
 
-def test_free_text_steps_do_not_crash_on_a_stale_button(chat):
-    """What happens today: the payload is read as the citizen's words (see the xfail above)."""
-    chat.reach(submit.TITLE)
+@pytest.mark.parametrize("step", [submit.TITLE, submit.CONTENT, submit.LOCATION, submit.ADDRESS])
+def test_stale_button_at_a_free_text_step_gets_an_answer_not_an_error(chat, step):
+    chat.reach(step)
 
-    chat.say("#kind:feedback")
-
-    assert chat.state == submit.CONTENT
-    assert chat.messages == [messages.text(texts.ASK_CONTENT.format(max="5.000"))]
+    assert chat.say("#kind:feedback")  # `Chat.send` fails on the apology of a crashed step
 
 
 def test_title_is_kept_when_the_content_step_refuses_a_message(chat):
@@ -407,3 +487,57 @@ def test_title_is_kept_when_the_content_step_refuses_a_message(chat):
 
     assert chat.draft["title"] == TITLE
     assert chat.state == submit.CONTENT
+
+
+@pytest.mark.xfail(
+    strict=True, reason="BUG: the summary shows '0' files instead of 'không có' when none was sent"
+)
+def test_summary_says_none_when_no_file_was_sent(chat):
+    chat.reach(submit.CONFIRM)
+
+    summary = chat.prompts[submit.CONFIRM][0]["text"]
+    assert f"• {texts.SUMMARY_ATTACHMENTS}: {texts.SUMMARY_NONE}" in summary
+
+
+# --- interruptions while re-doing an item from the summary ---------------------------------------
+INTERRUPTIONS = {
+    "sticker": lambda chat: chat.event(
+        "user_send_sticker", {"attachments": [UNSUPPORTED["user_send_sticker"]]}
+    ),
+    "help": lambda chat: chat.say("tro giup"),
+    "menu then continue": lambda chat: [chat.say(t) for t in ("menu", "1", "tiep tuc")],
+}
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG: in edit mode, asking the content question again (after a bad answer, 'trợ "
+    "giúp' or resuming) wipes what the citizen re-wrote so far",
+)
+@pytest.mark.parametrize("interruption", sorted(INTERRUPTIONS))
+def test_rewritten_content_survives_an_interruption(chat, interruption):
+    chat.reach(submit.EDIT)
+    chat.say("#edit:submit_content")
+    chat.say("Nội dung mới: đèn đã hỏng năm ngày.")
+
+    INTERRUPTIONS[interruption](chat)
+
+    assert chat.state == submit.CONTENT
+    assert chat.draft["content"] == "Nội dung mới: đèn đã hỏng năm ngày."
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG: in edit mode, asking the attachments question again (after a bad answer, "
+    "'trợ giúp' or resuming) drops the files re-sent so far",
+)
+@pytest.mark.parametrize("interruption", sorted(INTERRUPTIONS))
+def test_resent_files_survive_an_interruption(chat, interruption):
+    chat.reach(submit.EDIT)
+    chat.say("#edit:submit_attachments")
+    chat.image(PHOTO.format(1))
+
+    INTERRUPTIONS[interruption](chat)
+
+    assert chat.state == submit.ATTACHMENTS
+    assert [a["url"] for a in chat.draft["attachments"]] == [PHOTO.format(1)]

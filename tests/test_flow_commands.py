@@ -53,8 +53,13 @@ ROUTE: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 FLOW_STEPS = [state for state, _ in ROUTE[1:]]
 MENU_TEXT = "\n".join(
-    [texts.MENU_QUESTION, f"1. {texts.MENU_SUBMIT}", f"2. {texts.MENU_LOOKUP}",
-     f"3. {texts.MENU_GUIDE}", texts.HOW_TO_CHOOSE]
+    [
+        texts.MENU_QUESTION,
+        f"1. {texts.MENU_SUBMIT}",
+        f"2. {texts.MENU_LOOKUP}",
+        f"3. {texts.MENU_GUIDE}",
+        texts.HOW_TO_CHOOSE,
+    ]
 )
 GUIDE_TEXT = texts.GUIDE.format(answer_days=20, hotline=HOTLINE)
 
@@ -74,8 +79,9 @@ class Chat:
         """Post one event; return the texts sent back (and keep the whole messages)."""
         self.zalo.clear()
         assert post().status_code == 200
-        self.messages = [b["message"] for b in self.zalo.sent
-                         if b["recipient"]["user_id"] == self.user]
+        self.messages = [
+            b["message"] for b in self.zalo.sent if b["recipient"]["user_id"] == self.user
+        ]
         replies = self.zalo.texts(self.user)
         assert texts.APOLOGY not in replies, "the step raised an exception"
         return replies
@@ -84,8 +90,9 @@ class Chat:
         return self.send(lambda: self.webhook.text(self.user, text))
 
     def event(self, event_name: str, message: dict[str, Any]) -> list[str]:
-        return self.send(lambda: self.webhook.post(self.webhook.envelope(self.user, event_name,
-                                                                         message)))
+        return self.send(
+            lambda: self.webhook.post(self.webhook.envelope(self.user, event_name, message))
+        )
 
     def image(self, url: str = "https://photo-stal-1.zdn.vn/x/anh.jpg") -> list[str]:
         return self.send(lambda: self.webhook.image(self.user, url))
@@ -130,7 +137,7 @@ class Chat:
         """Answer the flow's questions along ROUTE, from the current step until `target` is
         asked; return its prompt."""
         states = [state for state, _ in ROUTE]
-        for state, answers in ROUTE[states.index(self.state):]:
+        for state, answers in ROUTE[states.index(self.state) :]:
             assert self.state == state
             if state == target:
                 return self.messages
@@ -149,16 +156,16 @@ class Chat:
         )
 
 
-@pytest.fixture
-def seeded(app, session):
+def start_chat(session, webhook, zalo) -> Chat:
+    """Create the demo city's units and fields, and open a chat for USER."""
     seed_reference_data(session)
     session.commit()
-    return app
+    return Chat(webhook, zalo, session)
 
 
 @pytest.fixture
-def chat(seeded, webhook, zalo, session) -> Chat:
-    return Chat(webhook, zalo, session)
+def chat(session, webhook, zalo) -> Chat:
+    return start_chat(session, webhook, zalo)
 
 
 def buttons(message: dict[str, Any]) -> list[str]:
@@ -181,8 +188,17 @@ def test_follow_greets_and_shows_the_menu_with_buttons(chat):
     assert chat.state == IDLE
 
 
-@pytest.mark.parametrize("choice", ["#menu:submit", "1", "gui phan anh", "Gửi phản ánh, kiến nghị",
-                                    "GUI PHAN ANH, KIEN NGHI", "gửi pakn"])
+@pytest.mark.parametrize(
+    "choice",
+    [
+        "#menu:submit",
+        "1",
+        "gui phan anh",
+        "Gửi phản ánh, kiến nghị",
+        "GUI PHAN ANH, KIEN NGHI",
+        "gửi pakn",
+    ],
+)
 def test_menu_submit_by_button_number_or_words(chat, choice):
     replies = chat.say(choice)
 
@@ -196,7 +212,9 @@ def test_menu_lookup_by_button_number_or_words(chat, choice):
     assert chat.state == IDLE
 
 
-@pytest.mark.parametrize("choice", ["#menu:guide", "3", "huong dan", "Hướng dẫn", "HUONG DAN SU DUNG"])
+@pytest.mark.parametrize(
+    "choice", ["#menu:guide", "3", "huong dan", "Hướng dẫn", "HUONG DAN SU DUNG"]
+)
 def test_menu_guide_by_button_number_or_words(chat, choice):
     assert chat.say(choice) == [GUIDE_TEXT, MENU_TEXT]
     assert chat.state == IDLE
@@ -251,8 +269,9 @@ def test_cancel_after_menu_discards_the_draft_put_aside(chat):
 
 
 # --- trợ giúp -----------------------------------------------------------------------------------
-@pytest.mark.parametrize("command", ["Trợ giúp", "tro giup", "TRO GIUP", "trợ giúp", "giúp đỡ",
-                                     "help"])
+@pytest.mark.parametrize(
+    "command", ["Trợ giúp", "tro giup", "TRO GIUP", "trợ giúp", "giúp đỡ", "help"]
+)
 def test_help_in_the_flow_explains_the_step_and_asks_again(chat, command):
     prompt = chat.reach(submit.CONTENT)
     before = chat.snapshot()
@@ -342,8 +361,11 @@ def test_back_from_an_edited_item_returns_to_the_edit_menu_and_summary(chat):
     assert chat.draft["title"] == TITLE
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: editing the content, then 'quay lại', empties the "
-                                       "content and sending the PAKN then fails")
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG: editing the content, then 'quay lại', empties the "
+    "content and sending the PAKN then fails",
+)
 def test_back_from_editing_the_content_keeps_the_old_content(chat):
     chat.reach(submit.EDIT)
     chat.say("#edit:submit_content")
@@ -356,8 +378,10 @@ def test_back_from_editing_the_content_keeps_the_old_content(chat):
     assert chat.session.scalars(select(Case)).one().content == CONTENT
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: editing the attachments, then 'quay lại', drops the "
-                                       "files already sent")
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG: editing the attachments, then 'quay lại', drops the files already sent",
+)
 def test_back_from_editing_the_attachments_keeps_the_files(chat):
     chat.reach(submit.CONTENT)
     chat.image("https://photo-stal-1.zdn.vn/x/den.jpg")
@@ -366,7 +390,9 @@ def test_back_from_editing_the_attachments_keeps_the_files(chat):
     chat.say("quay lai")
 
     assert chat.state == submit.EDIT
-    assert [a["url"] for a in chat.draft["attachments"]] == ["https://photo-stal-1.zdn.vn/x/den.jpg"]
+    assert [a["url"] for a in chat.draft["attachments"]] == [
+        "https://photo-stal-1.zdn.vn/x/den.jpg"
+    ]
 
 
 # --- menu and resuming the draft put aside ------------------------------------------------------
@@ -382,7 +408,9 @@ def test_menu_in_the_flow_puts_the_draft_aside_and_continue_resumes_it(chat, com
     since = format_datetime(chat.conversation().updated_at)
     replies = chat.say(texts.MENU_SUBMIT)
     assert replies[0].startswith(texts.STALE_DRAFT.format(since=since))
-    assert f"1. {texts.RESUME_CONTINUE}" in replies[0] and f"2. {texts.RESUME_RESTART}" in replies[0]
+    assert (
+        f"1. {texts.RESUME_CONTINUE}" in replies[0] and f"2. {texts.RESUME_RESTART}" in replies[0]
+    )
     assert buttons(chat.messages[0]) == ["#resume:continue", "#resume:restart"]
     assert chat.state == RESUME
 
@@ -492,9 +520,7 @@ def test_shorter_ttl_from_the_configuration(make_app, session, zalo):
     from tests.conftest import Webhook
 
     app = make_app(DRAFT_TTL_HOURS=1)
-    seed_reference_data(session)
-    session.commit()
-    chat = Chat(Webhook(app.test_client()), zalo, session)
+    chat = start_chat(session, Webhook(app.test_client()), zalo)
     chat.reach(submit.TITLE)
     chat.age(2)
 

@@ -2,20 +2,22 @@
 and the transcript lists the bot's messages (from the sandbox) and the citizen's own events.
 
 The bot's replies go out through the production client; `responses` forwards them into the
-app's sandbox stand-in, so the whole loop runs in-process.
+app's sandbox stand-in, so the whole loop runs in-process. The tool panel's endpoints (aging a
+citizen, injected faults, revoking the token) are checked for what they change on both sides.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import responses
 from sqlalchemy import select
 
 from handlers.runtime import get_runtime
-from models import InboundEvent, SandboxRecord
+from models import Citizen, InboundEvent, SandboxRecord, SandboxUser
 from tests.conftest import load_fixture
 from tests.test_sandbox import forward_to_app, multipart, tiny_png
 
@@ -100,6 +102,9 @@ def test_page_shows_the_oa_and_loads_its_script(sim_app, sim):
     assert "Thêm người dân" in html
     assert 'data-send-url="/simulator/api/send"' in html
     assert "simulator.js" in html
+    assert "Lỗi giả lập cho lần gửi tiếp theo" in html
+    assert "Lùi thời gian 8 ngày" in html
+    assert '<option value="500">HTTP 500' in html
     script = sim.get("/static/simulator.js")
     assert script.status_code == 200
     script.close()
@@ -303,6 +308,8 @@ def test_simulator_signs_with_the_configured_sandbox_secret(make_app):
 def test_simulator_is_absent_with_a_real_oa(make_app):
     client = make_app().test_client()
     assert client.get("/simulator").status_code == 404
+    assert client.post("/simulator/api/age", json={"user_id": USER, "days": 8}).status_code == 404
+    assert client.post("/simulator/api/revoke-token", json={}).status_code == 404
     assert (
         client.post("/simulator/api/send", json={"user_id": USER, "kind": "follow"}).status_code
         == 404
@@ -375,7 +382,9 @@ def test_transcript_lists_every_kind_of_bubble(sim_app, sim):
     assert info["subtitle"].startswith("Xin cung cấp")
     assert file["file_url"] == uploaded["url"]
     assert "-210" in error["text"]
-    assert "PAKN.20260101.0001" in template["text"]
+    assert template["title"] == "Tin mẫu (ZNS) #42"
+    assert template["channel"] == "user_id"
+    assert template["fields"] == [{"name": "ma", "value": "PAKN.20260101.0001"}]
     assert len({b["id"] for b in data["messages"]}) == len(data["messages"])
 
     # Nothing new after the cursor.
@@ -417,3 +426,187 @@ def test_transcript_refuses_bad_parameters(sim):
     assert sim.get("/simulator/api/messages", query_string={"user_id": "x"}).status_code == 400
     response = sim.get("/simulator/api/messages", query_string={"user_id": USER, "after": "z"})
     assert response.status_code == 400
+
+
+def test_template_by_phone_shows_as_a_zns_bubble(sim_app, sim):
+    with get_runtime(sim_app).sessions() as session, session.begin():
+        session.add(Citizen(zalo_user_id=USER, phone="0912345678"))
+    body = {
+        "phone": "84912345678",
+        "template_id": "9001",
+        "template_data": {"ma_pakn": "PAKN.20260101.0002", "trang_thai": "Đã giải quyết"},
+        "tracking_id": "t1",
+    }
+    sim.post(
+        "/_sandbox/zalo/business/message/template",
+        json=body,
+        headers={"access_token": sim_app.config["ZALO_ACCESS_TOKEN"]},
+    )
+    (bubble,) = listing(sim)["messages"]
+    assert (bubble["from"], bubble["kind"], bubble["channel"]) == ("oa", "template", "phone")
+    assert bubble["title"] == "Tin mẫu (ZNS) #9001"
+    assert bubble["fields"] == [
+        {"name": "ma_pakn", "value": "PAKN.20260101.0002"},
+        {"name": "trang_thai", "value": "Đã giải quyết"},
+    ]
+
+
+def test_injected_failures_show_as_error_lines(sim_app, sim):
+    token = sim_app.config["ZALO_ACCESS_TOKEN"]
+    sim.post("/simulator/api/fault", json={"code": -217, "times": 1, "user_id": USER})
+    bot_send_raw = {"recipient": {"user_id": USER}, "message": {"text": "Chào"}}
+    sim.post(
+        "/_sandbox/zalo/v3.0/oa/message/cs", json=bot_send_raw, headers={"access_token": token}
+    )
+    sim.post("/simulator/api/fault", json={"code": 500, "times": 1, "user_id": USER})
+    sim.post(
+        "/_sandbox/zalo/v3.0/oa/message/cs", json=bot_send_raw, headers={"access_token": token}
+    )
+    blocked, server = listing(sim)["messages"]
+    assert blocked["kind"] == server["kind"] == "error"
+    assert blocked["text"] == "Zalo từ chối (-217, lỗi giả lập): User has blocked the OA"
+    assert server["text"] == "Máy chủ Zalo lỗi (HTTP 500, lỗi giả lập)"
+
+
+# --- the tool panel: time, faults, the token -------------------------------------------------
+
+
+def state(client, user: str = USER) -> dict:
+    """What the tool panel shows for `user`."""
+    response = client.get("/simulator/api/state", query_string={"user_id": user})
+    assert response.status_code == 200
+    return response.get_json()
+
+
+def sandbox_last(app, user: str = USER) -> datetime | None:
+    """The last interaction the sandbox ("Zalo") holds for `user`."""
+    with get_runtime(app).sessions() as session:
+        row = session.get(SandboxUser, user)
+        return row.last_interaction_at if row else None
+
+
+def app_last(app, user: str = USER) -> datetime | None:
+    """The last interaction the app's own Citizen row holds for `user`."""
+    with get_runtime(app).sessions() as session:
+        return session.scalars(
+            select(Citizen.last_interaction_at).where(Citizen.zalo_user_id == user)
+        ).first()
+
+
+def test_every_action_of_the_citizen_is_an_interaction(sim_app, sim):
+    assert sandbox_last(sim_app) is None
+    before = datetime.now(UTC)
+    send(sim, kind="follow")
+    followed = sandbox_last(sim_app)
+    assert followed is not None and followed >= before
+    uploaded = upload_photo(sim).get_json()
+    for action in (
+        {"kind": "text", "text": "Xin chào"},
+        {"kind": "image", "token": uploaded["token"]},
+        {"kind": "location", "latitude": 21, "longitude": 105},
+        {"kind": "info", "name": "An", "phone": "0912345678"},
+    ):
+        sim.post("/simulator/api/age", json={"user_id": USER, "days": 8})
+        assert state(sim)["in_window"] is False
+        assert send(sim, **action).get_json()["webhook_status"] == 200
+        assert state(sim)["in_window"] is True
+        assert datetime.now(UTC) - sandbox_last(sim_app) < timedelta(minutes=1)
+    # A refused action (400) is no interaction.
+    sim.post("/simulator/api/age", json={"user_id": USER, "days": 8})
+    assert send(sim, kind="text", text="   ").status_code == 400
+    assert state(sim)["in_window"] is False
+
+
+def test_a_button_tap_is_an_interaction(sim_app, sim):
+    record_id = bot_send(sim, sim_app, load_fixture("message_cs_request_buttons")["message"])
+    sim.post("/simulator/api/age", json={"user_id": USER, "days": 8})
+    send(sim, kind="button", record_id=record_id, index=0)
+    assert state(sim)["in_window"] is True
+
+
+def test_aging_moves_zalo_and_the_apps_citizen_row_alike(sim_app, sim):
+    send(sim, kind="text", text="Xin chào")
+    zalo_before, app_before = sandbox_last(sim_app), app_last(sim_app)
+    assert app_before is not None
+    response = sim.post("/simulator/api/age", json={"user_id": USER, "days": 8})
+    assert response.status_code == 200
+    assert response.get_json()["in_window"] is False
+    assert zalo_before - sandbox_last(sim_app) == timedelta(days=8)
+    assert app_before - app_last(sim_app) == timedelta(days=8)
+    # The bot's own consultation message is now refused by "Zalo" too.
+    assert (
+        sim.post(
+            "/_sandbox/zalo/v3.0/oa/message/cs",
+            json={"recipient": {"user_id": USER}, "message": {"text": "Kết quả"}},
+            headers={"access_token": sim_app.config["ZALO_ACCESS_TOKEN"]},
+        ).get_json()["error"]
+        == -230
+    )
+
+
+@pytest.mark.parametrize(("days", "in_window"), [(1, True), (3, True), (8, False)])
+def test_aging_a_citizen_the_app_does_not_know_yet(sim_app, sim, days, in_window):
+    response = sim.post("/simulator/api/age", json={"user_id": USER, "days": days})
+    data = response.get_json()
+    assert data["in_window"] is in_window
+    assert data["idle_hours"] == days * 24
+    assert data["app_last_interaction_at"] is None
+    assert app_last(sim_app) is None
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"user_id": USER},
+        {"user_id": USER, "days": 0},
+        {"user_id": USER, "days": 61},
+        {"user_id": USER, "days": "8"},
+        {"user_id": USER, "days": True},
+        {"user_id": "abc", "days": 8},
+    ],
+)
+def test_age_refuses_bad_requests(sim_app, sim, data):
+    response = sim.post("/simulator/api/age", json=data)
+    assert response.status_code == 400
+    assert response.get_json()["error"]
+    assert sandbox_last(sim_app) is None
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"code": -999, "times": 1},
+        {"code": "-32", "times": 1},
+        {"code": True, "times": 1},
+        {"code": -32, "times": 0},
+        {"code": -32, "times": 6},
+        {"code": -32, "times": 1, "user_id": "abc"},
+    ],
+)
+def test_fault_refuses_bad_requests(sim, data):
+    response = sim.post("/simulator/api/fault", json=data)
+    assert response.status_code == 400
+    assert response.get_json()["error"]
+    assert state(sim)["faults"] == []
+
+
+def test_state_shows_pending_faults_and_the_token(sim_app, sim):
+    assert state(sim) == {
+        "last_interaction_at": None,
+        "idle_hours": None,
+        "app_last_interaction_at": None,
+        "in_window": True,
+        "faults": [],
+        "token": {"generation": 0, "live": True},
+    }
+    sim.post("/simulator/api/fault", json={"code": -32, "times": 2, "user_id": USER})
+    sim.post("/simulator/api/fault", json={"code": 500, "times": 1})
+    assert state(sim)["faults"] == [
+        {"code": -32, "remaining": 2, "only_this_citizen": True},
+        {"code": 500, "remaining": 1, "only_this_citizen": False},
+    ]
+    assert state(sim, OTHER)["faults"] == [
+        {"code": 500, "remaining": 1, "only_this_citizen": False}
+    ]
+    sim.post("/simulator/api/revoke-token", json={})
+    assert state(sim)["token"] == {"generation": 0, "live": False}

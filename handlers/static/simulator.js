@@ -2,6 +2,8 @@
  * The Zalo chat simulator page: pretend citizens (ids kept in localStorage) chat with the bot.
  * Every action is a POST to /simulator/api/send, which signs a real Zalo event and delivers it
  * to the webhook; the transcript is polled from /simulator/api/messages.
+ * The tool panel plays Zalo over days and on bad days: it ages the citizen past the 7-day window,
+ * injects errors into the next sends and revokes the OA's refresh token (/simulator/api/...).
  * All data is put on the page with textContent, never as HTML.
  */
 (function () {
@@ -20,12 +22,19 @@
     send: root.dataset.sendUrl,
     upload: root.dataset.uploadUrl,
     messages: root.dataset.messagesUrl,
+    state: root.dataset.stateUrl,
+    age: root.dataset.ageUrl,
+    fault: root.dataset.faultUrl,
+    faultClear: root.dataset.faultClearUrl,
+    revoke: root.dataset.revokeUrl,
   };
   var oaName = root.dataset.oaName;
   var chat = document.getElementById("chat");
   var emptyNote = document.getElementById("empty-note");
   var statusLine = document.getElementById("status");
   var citizenList = document.getElementById("citizen-list");
+  var tools = document.getElementById("tools");
+  var stateLine = document.getElementById("sim-state");
 
   var state = {
     users: [], active: null, after: 0, afterEvent: 0, seen: {},
@@ -103,6 +112,8 @@
     chat.replaceChildren(emptyNote);
     emptyNote.hidden = false;
     setStatus("");
+    stateLine.textContent = "";
+    refreshState();
     schedulePoll(0);
   }
 
@@ -208,8 +219,24 @@
     node.appendChild(form);
   }
 
+  /** A template message (ZNS): its id, then each parameter it carried. */
+  function renderTemplate(bubble, node) {
+    node.classList.add("bubble-template");
+    node.appendChild(el("div", "title", bubble.title));
+    if (bubble.channel === "phone") node.appendChild(el("div", "muted", "Gửi theo số điện thoại"));
+    var list = el("dl", "template-fields");
+    (bubble.fields || []).forEach(function (field) {
+      list.appendChild(el("dt", "", field.name));
+      list.appendChild(el("dd", "", field.value));
+    });
+    node.appendChild(list);
+  }
+
   function renderOa(bubble, node) {
     switch (bubble.kind) {
+      case "template":
+        renderTemplate(bubble, node);
+        break;
       case "buttons":
         node.appendChild(el("div", "", bubble.text));
         renderButtons(bubble, node);
@@ -290,6 +317,8 @@
       added += 1;
     });
     if (added) {
+      // A send may have used up an injected fault or refreshed the token.
+      refreshState();
       emptyNote.hidden = true;
       if (nearBottom || added === bubbles.length) chat.scrollTop = chat.scrollHeight;
     }
@@ -372,6 +401,7 @@
           return false;
         }
         pollSoon();
+        refreshState();
         return true;
       })
       .catch(function (error) {
@@ -423,6 +453,90 @@
       .catch(function (error) { setStatus("Không tải được ảnh: " + error.message); })
       .then(function () { input.value = ""; });
   });
+
+  // ----- tools: time, injected faults, the token grant ----------------------------------------
+
+  function idleText(hours) {
+    if (hours === null || hours === undefined) return "chưa ghi nhận (coi như vừa tương tác)";
+    if (hours < 1) return "vừa xong";
+    if (hours < 48) return hours + " giờ trước";
+    return Math.floor(hours / 24) + " ngày trước";
+  }
+
+  function faultText(fault) {
+    var code = fault.code === 500 ? "HTTP 500" : String(fault.code);
+    return code + " × " + fault.remaining + (fault.only_this_citizen ? " (người dân này)" : " (mọi người dân)");
+  }
+
+  function describeState(data) {
+    var lines = [
+      "Tương tác cuối với OA: " + idleText(data.idle_hours) +
+        (data.in_window ? " · trong cửa sổ 7 ngày" : " · ngoài cửa sổ 7 ngày: tin tư vấn bị từ chối (-230)"),
+      data.faults.length
+        ? "Lỗi giả lập đang chờ: " + data.faults.map(faultText).join(", ")
+        : "Lỗi giả lập: không có",
+      data.token.live
+        ? "Token OA: còn hiệu lực (thế hệ " + data.token.generation + ")"
+        : "Token OA: đã thu hồi, quản trị viên OA cần kết nối lại",
+    ];
+    return lines.join("\n");
+  }
+
+  /** Show what "Zalo" holds for the active citizen; only while the panel is open. */
+  function refreshState() {
+    if (!tools.open) return Promise.resolve();
+    var generation = state.generation;
+    var query = new URLSearchParams({ user_id: state.active });
+    return fetch(urls.state + "?" + query.toString(), { headers: { Accept: "application/json" } })
+      .then(readJson)
+      .then(function (data) {
+        if (generation === state.generation) stateLine.textContent = describeState(data);
+      })
+      .catch(function (error) { setStatus("Không đọc được trạng thái Zalo: " + error.message); });
+  }
+
+  function postJson(url, data) {
+    return fetch(url, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Accept: "application/json" },
+      body: JSON.stringify(data),
+    }).then(readJson);
+  }
+
+  function tool(url, data) {
+    setStatus("");
+    return postJson(url, data)
+      .then(refreshState)
+      .catch(function (error) { setStatus("Không thực hiện được: " + error.message); });
+  }
+
+  var ageDays = document.getElementById("age-days");
+  var ageButton = document.getElementById("age");
+  ageDays.addEventListener("change", function () {
+    ageButton.textContent = "Lùi thời gian " + ageDays.value + " ngày";
+  });
+  ageButton.addEventListener("click", function () {
+    tool(urls.age, { user_id: state.active, days: Number(ageDays.value) });
+  });
+
+  document.getElementById("fault-set").addEventListener("click", function () {
+    var mine = document.getElementById("fault-mine").checked;
+    tool(urls.fault, {
+      code: Number(document.getElementById("fault-code").value),
+      times: Number(document.getElementById("fault-times").value),
+      user_id: mine ? state.active : null,
+    });
+  });
+
+  document.getElementById("fault-clear").addEventListener("click", function () {
+    tool(urls.faultClear, { user_id: state.active });
+  });
+
+  document.getElementById("revoke").addEventListener("click", function () {
+    tool(urls.revoke, {});
+  });
+
+  tools.addEventListener("toggle", function () { refreshState(); });
 
   loadUsers();
   renderCitizens();
