@@ -83,14 +83,20 @@ class FakeZalo:
             self.state.refresh_calls += 1
             if given != self.state.refresh_token:
                 self.state.refused_refresh_tokens.append(given)
-                return {"error": -14020, "error_name": "Invalid refresh token",
-                        "error_description": "Refresh token is invalid"}
+                return {
+                    "error": -14020,
+                    "error_name": "Invalid refresh token",
+                    "error_description": "Refresh token is invalid",
+                }
             self.state.generation += 1
             generation = self.state.generation
             self.state.access_token = f"fake-access-{generation}"
             self.state.refresh_token = f"fake-refresh-{generation}"
-            return {"access_token": self.state.access_token,
-                    "refresh_token": self.state.refresh_token, "expires_in": "90000"}
+            return {
+                "access_token": self.state.access_token,
+                "refresh_token": self.state.refresh_token,
+                "expires_in": "90000",
+            }
 
     def _send(self, token: str, body: dict[str, Any]) -> dict[str, Any]:
         state = self.state
@@ -111,13 +117,17 @@ class FakeZalo:
             state.sends[(user_id, text)] += 1
             state.order.append((user_id, text))
             message_id = f"fake-{next(self._ids)}"
-        return {"error": 0, "message": "Success",
-                "data": {"message_id": message_id, "user_id": user_id}}
+        return {
+            "error": 0,
+            "message": "Success",
+            "data": {"message_id": message_id, "user_id": user_id},
+        }
 
     def serve(self) -> str:
         """Start serving in a background thread; return the base URL."""
-        self._server = make_server("127.0.0.1", 0, self, threaded=True,
-                                   request_handler=UnderscoreHeaderHandler)
+        self._server = make_server(
+            "127.0.0.1", 0, self, threaded=True, request_handler=UnderscoreHeaderHandler
+        )
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
         return f"http://127.0.0.1:{self._server.server_port}"

@@ -134,6 +134,7 @@ class Step:
     handle: Callable[[Context, Incoming], Outcome]
     in_flow: bool = True  # part of a draft: may be resumed, "quay lại" returns here
     help: str = ""
+    buttons: frozenset[str] = frozenset()  # payload prefixes this step's own buttons use
 
 
 def menu_message(question: str, options: Sequence[Option], prefix: str) -> dict[str, Any]:
@@ -169,7 +170,7 @@ def run(ctx: Context, incoming: Incoming, steps: dict[str, Step]) -> None:
     command = _command(incoming)
     stale = conversation.updated_at < ctx.now - ctx.settings.draft_ttl
     if command is not None:
-        state = _run_command(ctx, command, state, steps)
+        state = _run_command(ctx, command, state, steps, incoming)
     elif steps[state].in_flow and stale:
         suspend(ctx, state)
         state = RESUME
@@ -183,7 +184,12 @@ def run(ctx: Context, incoming: Incoming, steps: dict[str, Step]) -> None:
 
 def _run_step(ctx: Context, state: str, incoming: Incoming, steps: dict[str, Step]) -> str:
     step = steps[state]
-    outcome = step.handle(ctx, incoming)
+    payload = incoming.payload
+    if payload is not None and step.in_flow and payload[0] not in step.buttons:
+        # A button from an earlier question: never take its payload as typed text.
+        outcome: Outcome = Invalid(texts.OLD_BUTTON)
+    else:
+        outcome = step.handle(ctx, incoming)
     if outcome is None:
         return state
     if isinstance(outcome, Invalid):
@@ -214,20 +220,25 @@ def enter(
 def _command(incoming: Incoming) -> str | None:
     if incoming.kind != "text":
         return None
+    if incoming.payload is not None and incoming.payload[0] == "menu":
+        return "menu_choice"  # a main-menu button, wherever it was tapped
     return COMMANDS.get(incoming.norm)
 
 
-def _run_command(ctx: Context, command: str, state: str, steps: dict[str, Step]) -> str:
+def _run_command(ctx: Context, command: str, state: str, steps: dict[str, Step],
+                 incoming: Incoming) -> str:
     in_flow = steps[state].in_flow
     if command == "cancel":
         had_draft = in_flow or SUSPENDED in ctx.draft
         ctx.draft = {}
         ctx.say(texts.CANCELLED if had_draft else texts.NOTHING_TO_CANCEL)
         return enter(ctx, IDLE, steps)
-    if command == "menu":
+    if command in ("menu", "menu_choice"):
         if in_flow:
             # Keep the draft: choosing "Gửi phản ánh" again offers to continue it.
             suspend(ctx, state)
+        if command == "menu_choice":
+            return _run_step(ctx, IDLE, incoming, steps)
         return enter(ctx, IDLE, steps)
     if command == "help":
         if not in_flow:

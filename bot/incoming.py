@@ -70,9 +70,9 @@ def from_event(event: events.ZaloEvent) -> Incoming | None:
         return Incoming("location", latitude=event.latitude, longitude=event.longitude)
     if isinstance(event, events.SubmitInfoEvent):
         info = {
-            "name": event.name,
+            "name": _nfc(event.name),
             "phone": event.phone,
-            "address": _join_address(event),
+            "address": _nfc(_join_address(event)),
             "email": event.email,
         }
         return Incoming("info", info=info)
@@ -94,6 +94,10 @@ def from_event(event: events.ZaloEvent) -> Incoming | None:
     if isinstance(event, events.MediaEvent):
         return Incoming("unsupported")
     return None
+
+
+def _nfc(value: str | None) -> str | None:
+    return unicodedata.normalize("NFC", value) if value else value
 
 
 def _join_address(event: events.SubmitInfoEvent) -> str | None:

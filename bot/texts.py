@@ -7,7 +7,7 @@ Keep messages short enough for a phone screen; `split_text` cuts anything longer
 
 from __future__ import annotations
 
-import unicodedata
+from cases.notifications import split_text  # noqa: F401  (one splitter for all)
 
 MAX_MESSAGE = 2000
 CONSENT_VERSION = "2026-11-v1"
@@ -56,6 +56,7 @@ RESUME_RESTART = "Bắt đầu lại"
 # --- Invalid input ----------------------------------------------------------------------------
 INVALID_CHOICE = "Xin lỗi, hệ thống chưa nhận ra lựa chọn của Ông/Bà."
 TEXT_EXPECTED = "Ở bước này, Ông/Bà vui lòng gõ nội dung bằng chữ."
+OLD_BUTTON = "Nút vừa bấm thuộc câu hỏi trước, không dùng được ở bước này."
 MEDIA_NOT_ACCEPTED = "Hệ thống chỉ nhận ảnh và tệp tài liệu (PDF, Word, Excel); chưa nhận âm thanh, video hay nhãn dán."
 
 # --- Submission flow --------------------------------------------------------------------------
@@ -111,6 +112,7 @@ ASK_ATTACHMENTS = (
 ASK_ATTACHMENTS_EDIT = "Các tệp đã gửi trước đó sẽ được thay thế. " + ASK_ATTACHMENTS
 ATTACHMENT_NOTED = 'Đã nhận {count}/{max} tệp. Ông/Bà gửi tiếp hoặc gõ "xong".'
 ATTACHMENTS_FULL = "Ông/Bà đã gửi đủ {max} tệp; tệp này chưa được ghi nhận."
+ATTACHMENTS_PARTLY = "Chỉ nhận tối đa {max} tệp: {dropped} tệp cuối chưa được ghi nhận."
 ATTACHMENT_SKIP = "Bỏ qua"
 ATTACHMENT_DONE = "Xong"
 ASK_LOCATION = (
@@ -202,6 +204,7 @@ ADD_MENU = "Xem danh mục"
 ADD_NOTED = (
     'Đã bổ sung vào PAKN {code}. Ông/Bà có thể gửi thêm nội dung hoặc ảnh; gõ "xong" khi hoàn tất.'
 )
+ADD_MORE_NOTED = "Đã bổ sung vào PAKN {code}. Gõ \"xong\" khi hoàn tất."
 ADD_DONE = "Cảm ơn Ông/Bà. Thông tin bổ sung đã được chuyển đến cán bộ xử lý PAKN {code}."
 INFO_SAVED = "Cảm ơn Ông/Bà đã cung cấp thông tin liên hệ."
 TIMELINE_RECEIVED = "Đã tiếp nhận"
@@ -220,22 +223,6 @@ def number(value: int) -> str:
     """Format a whole number the Vietnamese way: 5.000."""
     return f"{value:,}".replace(",", ".")
 
-
-def split_text(text: str, limit: int = MAX_MESSAGE) -> list[str]:
-    """Split `text` (NFC) into messages of at most `limit` characters, at line or word breaks."""
-    text = unicodedata.normalize("NFC", text).strip()
-    parts: list[str] = []
-    while len(text) > limit:
-        cut = text.rfind("\n", 0, limit + 1)
-        if cut < limit // 2:
-            cut = text.rfind(" ", 0, limit + 1)
-        if cut < limit // 2:
-            cut = limit
-        parts.append(text[:cut].rstrip())
-        text = text[cut:].lstrip()
-    if text:
-        parts.append(text)
-    return parts
 
 
 # --- Delivery ---------------------------------------------------------------------------------

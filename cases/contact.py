@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 _PHONE_SEPARATORS = re.compile(r"[\s.\-()]")
 # Mobile numbers: 03x, 05x, 07x, 08x, 09x + 8 digits; landlines: 02 + 9 digits.
-_MOBILE = re.compile(r"0[35789]\d{8}")
-_LANDLINE = re.compile(r"02\d{9}")
+_MOBILE = re.compile(r"0[35789][0-9]{8}")
+_LANDLINE = re.compile(r"02[0-9]{9}")
 _EMAIL = re.compile(
     r"[^@\s]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9-]{1,63})+"
 )
@@ -18,7 +19,8 @@ _LETTER = re.compile(r"[^\W\d_]")
 
 def normalize_phone(raw: str) -> str | None:
     """Return a Vietnamese phone number as 0xxxxxxxxx, or None when it is not one."""
-    digits = _PHONE_SEPARATORS.sub("", raw.strip())
+    # NFKC turns full-width digits (from some keyboards) into ASCII ones.
+    digits = _PHONE_SEPARATORS.sub("", unicodedata.normalize("NFKC", raw).strip())
     if digits.startswith("+84"):
         digits = "0" + digits[3:]
     elif digits.startswith("84") and len(digits) in (11, 12):
@@ -41,7 +43,7 @@ def normalize_email(raw: str) -> str | None:
 
 def normalize_name(raw: str) -> str | None:
     """Return a person's or organisation's name tidied, or None when it does not look like one."""
-    value = " ".join(raw.split())
+    value = " ".join(unicodedata.normalize("NFC", raw).split())
     if not 2 <= len(value) <= 100 or not _NAME.fullmatch(value):
         return None
     if len(_LETTER.findall(value)) < 2:

@@ -27,8 +27,9 @@ import unicodedata
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
-from flask import Blueprint, abort, current_app, jsonify, request, send_file
+from flask import Blueprint, abort, current_app, jsonify, redirect, request, send_file
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -735,6 +736,30 @@ def _oauth_answer(form: dict[str, str]) -> dict[str, Any]:
         _retire_live(session, "replaced", now)
         return _issue_pair(session, token_generation(session) + 1, grant, now, code=code[:500])
     return _oauth_error(-14003, "Invalid grant_type", "grant_type is invalid")
+
+
+@bp.get("/oauth/v4/oa/permission")
+def oauth_permission():
+    """Play an OA admin who consents at once: back to `redirect_uri` with a fresh `code`.
+
+    Only redirects into this app (no open redirect). The code is an opaque value; the token
+    endpoint accepts any non-empty code with a `code_verifier`.
+    """
+    redirect_uri = request.args.get("redirect_uri", "")
+    if not redirect_uri.startswith(current_app.config["PUBLIC_BASE_URL"] + "/"):
+        abort(400)
+    if request.args.get("app_id") != current_app.config["ZALO_APP_ID"]:
+        abort(400)
+    query = urlencode(
+        {
+            "code": new_token(),
+            "oa_id": current_app.config["ZALO_OA_ID"],
+            "state": request.args.get("state", ""),
+        }
+    )
+    _record("oauth/permission", None, request.args.to_dict(), {"redirect": True})
+    separator = "&" if "?" in redirect_uri else "?"
+    return redirect(f"{redirect_uri}{separator}{query}")
 
 
 @bp.get("/media/<token>/<file_name>")

@@ -13,7 +13,7 @@ from .case import (
 )
 from .citizen import Citizen, Conversation
 from .event import EventStatus, InboundEvent
-from .org import Field, Staff, Unit
+from .org import Field, ResponseTemplate, Staff, Unit
 from .notice import StaffNotice
 from .outbox import HoldReason, MessageKind, OutboxMessage, OutboxState
 from .sandbox import SandboxFault, SandboxMedia, SandboxRecord, SandboxToken, SandboxUser
@@ -40,6 +40,7 @@ __all__ = [
     "OutboxMessage",
     "OutboxState",
     "RateBucket",
+    "ResponseTemplate",
     "SandboxFault",
     "SandboxMedia",
     "SandboxRecord",

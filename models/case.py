@@ -67,6 +67,15 @@ class Case(Base):
     consent_at: Mapped[datetime | None]
     received_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     answer_due_on: Mapped[date] = mapped_column(Date)
+    # Workflow outcomes (cases/workflow.py).
+    reject_reason: Mapped[str | None] = mapped_column(String(40))
+    escalated_to: Mapped[str | None] = mapped_column(String(200))
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("pakn_case.id"))
+    answer_text: Mapped[str | None] = mapped_column(Text)
+    answer_drafted_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    answer_approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    answered_at: Mapped[datetime | None]
+    published_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     citizen: Mapped[Citizen | None] = relationship()
@@ -96,6 +105,8 @@ class CaseAttachment(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("pakn_case.id"), index=True)
     media_type: Mapped[str] = mapped_column(String(20))  # image, file
+    # "citizen": sent by the citizen; "answer": attached by staff to the answer.
+    origin: Mapped[str] = mapped_column(String(20), default="citizen")
     source_url: Mapped[str] = mapped_column(Text)
     file_name: Mapped[str | None] = mapped_column(String(255))
     declared_size: Mapped[int | None]
@@ -122,6 +133,7 @@ class CaseEvent(Base):
     at: Mapped[datetime] = mapped_column(default=utcnow)
     action: Mapped[str] = mapped_column(String(40))
     actor: Mapped[str] = mapped_column(String(100))  # "citizen", "system", or "staff:<id>"
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), index=True)
     from_status: Mapped[str | None] = mapped_column(String(32))
     to_status: Mapped[str | None] = mapped_column(String(32))
     note: Mapped[str | None] = mapped_column(Text)

@@ -20,6 +20,9 @@ class Unit(Base):
     name: Mapped[str] = mapped_column(String(200))
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"), index=True)
     is_coordinator: Mapped[bool] = mapped_column(default=False)
+    # Staff of this unit also see and handle the cases of the units below it (a district and
+    # its wards, say).
+    include_subunits: Mapped[bool] = mapped_column(default=False)
     active: Mapped[bool] = mapped_column(default=True)
     sort_order: Mapped[int] = mapped_column(default=0)
 
@@ -63,3 +66,16 @@ class Staff(Base):
     @property
     def role_set(self) -> frozenset[str]:
         return frozenset(r for r in self.roles.split(",") if r)
+
+
+class ResponseTemplate(Base):
+    """A reusable text for a workflow step (and optionally a field), with {placeholders}."""
+
+    __tablename__ = "response_template"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    action: Mapped[str] = mapped_column(String(40), index=True)  # a workflow action name
+    field_id: Mapped[int | None] = mapped_column(ForeignKey("field.id"))
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(default=True)

@@ -63,11 +63,6 @@ def test_invalid_phone_numbers_are_refused(raw):
     assert normalize_phone(raw) is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: non-ASCII digits (full-width, Arabic-Indic) pass "
-    "the phone check and are stored as such",
-)
 @pytest.mark.parametrize("raw", ["09１２３４５６７８", "09١٢٣٤٥٦٧٨"])
 def test_phone_with_non_ascii_digits_is_refused_or_made_ascii(raw):
     assert normalize_phone(raw) in (None, "0912345678")
@@ -184,11 +179,6 @@ def test_invalid_names_are_refused(raw):
     assert normalize_name(raw) is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a name in decomposed Unicode (NFD), as some keyboards "
-    "and the Zalo info card may send it, is refused",
-)
 def test_decomposed_vietnamese_name_is_accepted_in_nfc():
     decomposed = unicodedata.normalize("NFD", "Nguyễn Văn An")
 

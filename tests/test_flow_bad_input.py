@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import select, update
 
 from bot import texts
+from bot.flows import STEPS
 from bot.flows import submit
 from bot.zalo import messages
 from models import Case, Field
@@ -337,11 +338,6 @@ def test_eleventh_attachment_is_refused(chat):
     assert [a.source_url for a in case.attachments] == urls
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: files beyond the 10th in one multi-photo message "
-    "are dropped without telling the citizen",
-)
 def test_photos_beyond_the_limit_in_one_message_are_reported(chat):
     chat.reach(submit.ATTACHMENTS)
     for n in range(1, texts.MAX_ATTACHMENTS):
@@ -354,7 +350,7 @@ def test_photos_beyond_the_limit_in_one_message_are_reported(chat):
     replies = chat.event("user_send_image", {"attachments": album})
 
     assert len(chat.draft["attachments"]) == texts.MAX_ATTACHMENTS
-    assert texts.ATTACHMENTS_FULL.format(max=texts.MAX_ATTACHMENTS) in replies
+    assert texts.ATTACHMENTS_PARTLY.format(max=texts.MAX_ATTACHMENTS, dropped=2) in replies
 
 
 # --- phone, email, consent --------------------------------------------------------------------
@@ -426,7 +422,6 @@ def test_refusing_consent_is_explained_and_blocks_the_submission(chat, refusal):
     [
         (submit.KIND, "#scope:continue"),
         (submit.FIELD, "#kind:feedback"),
-        (submit.UNIT, "#menu:submit"),
         (submit.CONSENT, "#privacy:hide"),
         (submit.CONFIRM, "#consent:yes"),
         (submit.EDIT, "#confirm:send"),
@@ -435,7 +430,9 @@ def test_refusing_consent_is_explained_and_blocks_the_submission(chat, refusal):
     ],
 )
 def test_button_from_another_question_is_refused_at_a_choice(chat, step, payload):
-    assert_typed_answer_refused(chat, step, payload, texts.INVALID_CHOICE)
+    own_prefix = payload[1:].split(":")[0] in STEPS[step].buttons
+    expected = texts.INVALID_CHOICE if own_prefix else texts.OLD_BUTTON
+    assert_typed_answer_refused(chat, step, payload, expected)
 
     assert chat.session.scalars(select(Case)).all() == []
 
@@ -449,16 +446,10 @@ def test_field_withdrawn_after_the_list_was_shown_is_refused(chat, session):
     assert chat.state == submit.FIELD and "field_id" not in chat.draft
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a tapped button from an earlier question is saved "
-    "as the answer of a free-text step (title, content, place)",
-)
 @pytest.mark.parametrize(
     "step,payload",
     [
         (submit.TITLE, "#kind:feedback"),
-        (submit.TITLE, "#menu:submit"),
         (submit.CONTENT, "#scope:continue"),
         (submit.LOCATION, "#kind:feedback"),
         (submit.ADDRESS, "#privacy:hide"),
@@ -489,9 +480,6 @@ def test_title_is_kept_when_the_content_step_refuses_a_message(chat):
     assert chat.state == submit.CONTENT
 
 
-@pytest.mark.xfail(
-    strict=True, reason="BUG: the summary shows '0' files instead of 'không có' when none was sent"
-)
 def test_summary_says_none_when_no_file_was_sent(chat):
     chat.reach(submit.CONFIRM)
 
@@ -509,11 +497,6 @@ INTERRUPTIONS = {
 }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: in edit mode, asking the content question again (after a bad answer, 'trợ "
-    "giúp' or resuming) wipes what the citizen re-wrote so far",
-)
 @pytest.mark.parametrize("interruption", sorted(INTERRUPTIONS))
 def test_rewritten_content_survives_an_interruption(chat, interruption):
     chat.reach(submit.EDIT)
@@ -522,15 +505,12 @@ def test_rewritten_content_survives_an_interruption(chat, interruption):
 
     INTERRUPTIONS[interruption](chat)
 
+    # The new version is kept aside until "xong"; the old one stays until then.
     assert chat.state == submit.CONTENT
-    assert chat.draft["content"] == "Nội dung mới: đèn đã hỏng năm ngày."
+    assert chat.draft[submit.NEW_CONTENT] == "Nội dung mới: đèn đã hỏng năm ngày."
+    assert chat.draft["content"] != chat.draft[submit.NEW_CONTENT]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: in edit mode, asking the attachments question again (after a bad answer, "
-    "'trợ giúp' or resuming) drops the files re-sent so far",
-)
 @pytest.mark.parametrize("interruption", sorted(INTERRUPTIONS))
 def test_resent_files_survive_an_interruption(chat, interruption):
     chat.reach(submit.EDIT)
@@ -540,4 +520,13 @@ def test_resent_files_survive_an_interruption(chat, interruption):
     INTERRUPTIONS[interruption](chat)
 
     assert chat.state == submit.ATTACHMENTS
-    assert [a["url"] for a in chat.draft["attachments"]] == [PHOTO.format(1)]
+    assert [a["url"] for a in chat.draft[submit.NEW_ATTACHMENTS]] == [PHOTO.format(1)]
+
+
+def test_a_main_menu_button_mid_flow_puts_the_draft_aside(chat):
+    chat.reach(submit.TITLE)
+    replies = chat.say("#menu:submit")
+    assert chat.state == "resume"
+    assert replies[0].startswith(texts.STALE_DRAFT.split("{")[0])
+    chat.say("#resume:continue")
+    assert chat.state == submit.TITLE

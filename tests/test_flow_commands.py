@@ -361,11 +361,6 @@ def test_back_from_an_edited_item_returns_to_the_edit_menu_and_summary(chat):
     assert chat.draft["title"] == TITLE
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: editing the content, then 'quay lại', empties the "
-    "content and sending the PAKN then fails",
-)
 def test_back_from_editing_the_content_keeps_the_old_content(chat):
     chat.reach(submit.EDIT)
     chat.say("#edit:submit_content")
@@ -378,10 +373,6 @@ def test_back_from_editing_the_content_keeps_the_old_content(chat):
     assert chat.session.scalars(select(Case)).one().content == CONTENT
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: editing the attachments, then 'quay lại', drops the files already sent",
-)
 def test_back_from_editing_the_attachments_keeps_the_files(chat):
     chat.reach(submit.CONTENT)
     chat.image("https://photo-stal-1.zdn.vn/x/den.jpg")

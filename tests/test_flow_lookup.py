@@ -355,11 +355,6 @@ def test_closed_cases_are_not_offered(chat, session):
     assert chat.say("Cảm ơn") == [texts.UNKNOWN_OUTSIDE_FLOW, MENU_TEXT]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: the add-information step never expires, so days later "
-    "a message is attached silently to the old case",
-)
 def test_adding_does_not_go_on_silently_after_the_draft_ttl(chat, two_cases, session):
     newer = two_cases[0]
     chat.say("Đèn vẫn chưa được sửa")

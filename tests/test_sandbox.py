@@ -786,6 +786,38 @@ def test_authorization_code_issues_a_pair_that_replaces_the_live_one(
     assert rows[0].retired_reason == "replaced"
 
 
+def test_consent_page_returns_a_code_the_token_endpoint_accepts(sandbox_app, sandbox_client):
+    config = sandbox_app.config
+    query = {
+        "app_id": config["ZALO_APP_ID"],
+        "redirect_uri": "http://localhost/admin/zalo/callback",
+        "code_challenge": "challenge",
+        "state": "s-123",
+    }
+    response = sandbox_client.get("/_sandbox/zalo/oauth/v4/oa/permission", query_string=query)
+    assert response.status_code == 302
+    location = urlsplit(response.headers["Location"])
+    assert location.path == "/admin/zalo/callback"
+    params = dict(pair.split("=", 1) for pair in location.query.split("&"))
+    assert (params["state"], params["oa_id"]) == ("s-123", config["ZALO_OA_ID"])
+    pair = exchange(sandbox_client, sandbox_app, code=params["code"])
+    assert sends_with(sandbox_client, pair["access_token"]) == 0
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"redirect_uri": "https://evil.example/cb"},
+        {"redirect_uri": "http://localhost.evil.example/cb"},
+        {"redirect_uri": "http://localhost/cb", "app_id": "other"},
+    ],
+)
+def test_consent_page_only_redirects_into_this_app(sandbox_app, sandbox_client, query):
+    query = {"app_id": sandbox_app.config["ZALO_APP_ID"], **query}
+    response = sandbox_client.get("/_sandbox/zalo/oauth/v4/oa/permission", query_string=query)
+    assert response.status_code == 400
+
+
 @pytest.mark.parametrize("form", [{"code": ""}, {"code": "  "}, {"code_verifier": ""}])
 def test_authorization_code_needs_a_code_and_a_verifier(sandbox_app, sandbox_client, token, form):
     answer = exchange(sandbox_client, sandbox_app, **form)

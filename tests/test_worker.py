@@ -16,7 +16,8 @@ IMAGE = "https://photo-stal-1.zdn.vn/x/den.jpg"
 def test_scheduler_has_stable_job_ids_and_single_instances(app):
     scheduler = build_scheduler(app)
     jobs = {job.id: job for job in scheduler.get_jobs()}
-    assert set(jobs) == {"outbox-sweep", "attachment-download", "heartbeat"}
+    assert set(jobs) == {"outbox-sweep", "attachment-download", "heartbeat", "token-refresh",
+                         "held-digest"}
     assert all(job.max_instances == 1 and job.coalesce for job in jobs.values())
 
 
@@ -102,3 +103,42 @@ def test_transient_download_failure_is_retried_then_given_up(app, session):
     attachment = session.scalars(select(CaseAttachment)).one()
     assert attachment.attempts == 3 and attachment.state is AttachmentState.FAILED
     assert attachment.error == "HTTP 503"
+
+
+def test_only_one_worker_per_database(app):
+    import pytest
+
+    from bot.worker import WorkerLockError, single_worker
+
+    with single_worker(app):
+        with pytest.raises(WorkerLockError, match="another worker"):
+            with single_worker(app):
+                pass
+    with single_worker(app):  # released when the first worker stops
+        pass
+
+
+def test_worker_command_refuses_to_start_twice(app):
+    from bot.worker import single_worker
+
+    with single_worker(app):
+        result = app.test_cli_runner().invoke(args=["worker"])
+    assert result.exit_code != 0 and "another worker" in result.output
+
+
+def test_token_refresh_job_rotates_before_expiry(app):
+    from datetime import timedelta
+
+    from bot.worker import refresh_token
+    from bot.zalo.client import TokenPair
+    from handlers.runtime import get_runtime
+
+    tokens = get_runtime(app).tokens
+    tokens.replace(TokenPair("a", "r", 3600), "console")  # one hour left, margin is two
+    with responses.RequestsMock() as mock:
+        mock.post("https://oauth.zaloapp.com/v4/oa/access_token",
+                  json={"access_token": "a2", "refresh_token": "r2", "expires_in": "90000"})
+        with app.app_context():
+            assert refresh_token(app) is True
+    assert tokens.access_token() == "a2"
+    assert tokens.info().access_expires_at > utcnow() + timedelta(hours=24)

@@ -178,14 +178,18 @@ def prompt_add_info(ctx: Context) -> None:
 def handle_add_info(ctx: Context, incoming: Incoming) -> Outcome:
     """Attach each further message to the case until the citizen types "xong"."""
     case = ctx.session.get(Case, ctx.draft.get("add_case_id") or 0)
-    if case is None or case.citizen_id != ctx.citizen.id:
-        return IDLE
+    stale = ctx.conversation.updated_at < ctx.now - ctx.settings.draft_ttl
+    if case is None or case.citizen_id != ctx.citizen.id or stale:
+        # Long after the last addition this is a new conversation, not more of the same.
+        ctx.draft.pop("add_case_id", None)
+        return handle_idle(ctx, incoming) or Goto(IDLE, quiet=True)
     if incoming.kind == "text" and incoming.norm in ("xong", "het", "ket thuc"):
         ctx.say(texts.ADD_DONE.format(code=case.code))
         return Goto(IDLE, quiet=True)
     if incoming.kind not in ("text", "media"):
         return Invalid(texts.MEDIA_NOT_ACCEPTED)
     intake.add_citizen_info(ctx.session, case, ctx.now, incoming.text, incoming.attachments)
+    ctx.say(texts.ADD_MORE_NOTED.format(code=case.code))
     return None
 
 

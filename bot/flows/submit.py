@@ -209,20 +209,32 @@ def handle_title(ctx: Context, incoming: Incoming) -> Outcome:
     return then(ctx, CONTENT)
 
 
+# While an item is being edited, the new version is built aside ("_new_...") and replaces the old
+# one only when finished, so backing out of the edit keeps what was there.
+NEW_CONTENT, NEW_ATTACHMENTS = "_new_content", "_new_attachments"
+
+
+def _content_key(ctx: Context) -> str:
+    return NEW_CONTENT if ctx.draft.get(EDITING) else "content"
+
+
+def _attachments_key(ctx: Context) -> str:
+    return NEW_ATTACHMENTS if ctx.draft.get(EDITING) else "attachments"
+
+
 def prompt_content(ctx: Context) -> None:
-    if ctx.draft.get(EDITING):
-        ctx.draft["content"] = ""
-        ctx.say(texts.ASK_CONTENT_EDIT.format(max=texts.number(texts.CONTENT_MAX)))
-        return
-    ctx.say(texts.ASK_CONTENT.format(max=texts.number(texts.CONTENT_MAX)))
+    question = texts.ASK_CONTENT_EDIT if ctx.draft.get(EDITING) else texts.ASK_CONTENT
+    ctx.say(question.format(max=texts.number(texts.CONTENT_MAX)))
 
 
 def handle_content(ctx: Context, incoming: Incoming) -> Outcome:
-    content = ctx.draft.get("content", "")
+    key = _content_key(ctx)
+    content = ctx.draft.get(key, "")
     if _is(incoming, DONE_WORDS):
         if len(content) < texts.CONTENT_MIN:
             ctx.say(texts.CONTENT_TOO_SHORT.format(min=texts.CONTENT_MIN))
             return None
+        ctx.draft["content"] = ctx.draft.pop(key)
         return then(ctx, ATTACHMENTS)
     if incoming.kind == "media":
         # Photos sent while describing are kept, as if sent at the next step.
@@ -237,27 +249,27 @@ def handle_content(ctx: Context, incoming: Incoming) -> Outcome:
     if len(combined) > texts.CONTENT_MAX:
         ctx.say(texts.CONTENT_TOO_LONG.format(max=texts.number(texts.CONTENT_MAX)))
         return None
-    ctx.draft["content"] = combined
+    ctx.draft[key] = combined
     ctx.say(texts.CONTENT_NOTED.format(length=len(combined), max=texts.number(texts.CONTENT_MAX)))
     return None
 
 
 def _add_attachments(ctx: Context, incoming: Incoming) -> bool:
-    stored = ctx.draft.setdefault("attachments", [])
+    stored = ctx.draft.setdefault(_attachments_key(ctx), [])
     room = texts.MAX_ATTACHMENTS - len(stored)
     if room <= 0:
         ctx.say(texts.ATTACHMENTS_FULL.format(max=texts.MAX_ATTACHMENTS))
         return False
     stored.extend(incoming.attachments[:room])
     ctx.say(texts.ATTACHMENT_NOTED.format(count=len(stored), max=texts.MAX_ATTACHMENTS))
+    dropped = len(incoming.attachments) - room
+    if dropped > 0:
+        ctx.say(texts.ATTACHMENTS_PARTLY.format(max=texts.MAX_ATTACHMENTS, dropped=dropped))
     return True
 
 
 def prompt_attachments(ctx: Context) -> None:
-    question = texts.ASK_ATTACHMENTS
-    if ctx.draft.get(EDITING):
-        ctx.draft["attachments"] = []
-        question = texts.ASK_ATTACHMENTS_EDIT
+    question = texts.ASK_ATTACHMENTS_EDIT if ctx.draft.get(EDITING) else texts.ASK_ATTACHMENTS
     ctx.ask(question.format(max=texts.MAX_ATTACHMENTS), ATTACHMENT_OPTIONS, "files")
 
 
@@ -272,6 +284,8 @@ def handle_attachments(ctx: Context, incoming: Incoming) -> Outcome:
         option = ATTACHMENT_OPTIONS[0]
     if option is None:
         return Invalid(texts.INVALID_CHOICE)
+    if ctx.draft.get(EDITING):
+        ctx.draft["attachments"] = ctx.draft.pop(NEW_ATTACHMENTS, [])
     return then(ctx, LOCATION)
 
 
@@ -443,7 +457,8 @@ def summary(ctx: Context) -> str:
         (texts.SUMMARY_UNIT, unit.name if unit else ""),
         (texts.SUMMARY_TITLE, draft.get("title", "")),
         (texts.SUMMARY_CONTENT, content),
-        (texts.SUMMARY_ATTACHMENTS, str(len(draft.get("attachments", []))) or texts.SUMMARY_NONE),
+        (texts.SUMMARY_ATTACHMENTS, str(len(draft.get("attachments", []))) if draft.get(
+            "attachments") else texts.SUMMARY_NONE),
         (texts.SUMMARY_LOCATION, place),
         (texts.SUMMARY_CONTACT, contact),
         (texts.SUMMARY_ADDRESS, draft.get("address") or ""),
@@ -457,7 +472,8 @@ def summary(ctx: Context) -> str:
 
 
 def prompt_confirm(ctx: Context) -> None:
-    ctx.draft.pop(EDITING, None)
+    for key in (EDITING, NEW_CONTENT, NEW_ATTACHMENTS):
+        ctx.draft.pop(key, None)
     ctx.say(summary(ctx))
     ctx.ask(texts.HOW_TO_CHOOSE, CONFIRM_OPTIONS, "confirm")
 
@@ -486,8 +502,18 @@ def handle_edit(ctx: Context, incoming: Incoming) -> Outcome:
     return option.key
 
 
+# Every item the case needs, and the step that asks for it.
+REQUIRED = (("kind", KIND), ("field_id", FIELD), ("unit_id", UNIT_PICK), ("title", TITLE),
+            ("content", CONTENT), ("name", CONTACT), ("phone", PHONE), ("address", ADDRESS),
+            ("consent", CONSENT))
+
+
 def _submit(ctx: Context) -> Outcome:
     draft = ctx.draft
+    missing = next((step for key, step in REQUIRED if not draft.get(key)), None)
+    if missing is not None:
+        ctx.draft[EDITING] = True  # ask for it, then come back to the summary
+        return missing
     location = draft.get("location") or {}
     submission = intake.Submission(
         kind=CaseKind(draft["kind"]),
@@ -528,22 +554,22 @@ def _submit(ctx: Context) -> Outcome:
 STEPS = {
     step.name: step
     for step in (
-        Step(SCOPE, prompt_scope, handle_scope),
-        Step(KIND, prompt_kind, handle_kind),
-        Step(FIELD, prompt_field, handle_field),
-        Step(UNIT, prompt_unit, handle_unit),
-        Step(UNIT_PICK, prompt_unit_pick, handle_unit_pick),
+        Step(SCOPE, prompt_scope, handle_scope, buttons=frozenset({"scope"})),
+        Step(KIND, prompt_kind, handle_kind, buttons=frozenset({"kind"})),
+        Step(FIELD, prompt_field, handle_field, buttons=frozenset({"field"})),
+        Step(UNIT, prompt_unit, handle_unit, buttons=frozenset({"unit"})),
+        Step(UNIT_PICK, prompt_unit_pick, handle_unit_pick, buttons=frozenset({"unitpick"})),
         Step(TITLE, prompt_title, handle_title),
         Step(CONTENT, prompt_content, handle_content),
-        Step(ATTACHMENTS, prompt_attachments, handle_attachments),
-        Step(LOCATION, prompt_location, handle_location),
+        Step(ATTACHMENTS, prompt_attachments, handle_attachments, buttons=frozenset({"files"})),
+        Step(LOCATION, prompt_location, handle_location, buttons=frozenset({"place"})),
         Step(CONTACT, prompt_contact, handle_contact),
         Step(PHONE, prompt_phone, handle_phone),
         Step(ADDRESS, prompt_address, handle_address),
-        Step(EMAIL, prompt_email, handle_email),
-        Step(CONSENT, prompt_consent, handle_consent),
-        Step(PRIVACY, prompt_privacy, handle_privacy),
-        Step(CONFIRM, prompt_confirm, handle_confirm),
-        Step(EDIT, prompt_edit, handle_edit),
+        Step(EMAIL, prompt_email, handle_email, buttons=frozenset({"email"})),
+        Step(CONSENT, prompt_consent, handle_consent, buttons=frozenset({"consent"})),
+        Step(PRIVACY, prompt_privacy, handle_privacy, buttons=frozenset({"privacy"})),
+        Step(CONFIRM, prompt_confirm, handle_confirm, buttons=frozenset({"confirm"})),
+        Step(EDIT, prompt_edit, handle_edit, buttons=frozenset({"edit"})),
     )
 }

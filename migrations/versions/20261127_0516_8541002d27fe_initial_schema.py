@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: b435b392bb18
+Revision ID: 8541002d27fe
 Revises:
-Create Date: 2026-11-27 04:57:29.006137
+Create Date: 2026-11-27 05:16:54.089499
 """
 
 from collections.abc import Sequence
@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql
 
 import models.base
 
-revision: str = "b435b392bb18"
+revision: str = "8541002d27fe"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -38,6 +38,10 @@ def upgrade() -> None:
         sa.Column("email", sa.String(length=200), nullable=True),
         sa.Column("is_follower", sa.Boolean(), nullable=False),
         sa.Column("last_interaction_at", models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("consent_at", models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("consent_version", sa.String(length=40), nullable=True),
+        sa.Column("unreachable_reason", sa.String(length=40), nullable=True),
+        sa.Column("unreachable_at", models.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("created_at", models.base.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_citizen")),
         sa.UniqueConstraint("zalo_user_id", name=op.f("uq_citizen_zalo_user_id")),
@@ -70,6 +74,24 @@ def upgrade() -> None:
             batch_op.f("ix_inbound_event_zalo_user_id"), ["zalo_user_id"], unique=False
         )
 
+    op.create_table(
+        "rate_bucket",
+        sa.Column("name", sa.String(length=40), nullable=False),
+        sa.Column("tokens", sa.Double(), nullable=False),
+        sa.Column("per_minute", sa.Integer(), nullable=False),
+        sa.Column("updated_at", models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("blocked_until", models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("name", name=op.f("pk_rate_bucket")),
+    )
+    op.create_table(
+        "sandbox_fault",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("code", sa.Integer(), nullable=False),
+        sa.Column("remaining", sa.Integer(), nullable=False),
+        sa.Column("zalo_user_id", sa.String(length=40), nullable=True),
+        sa.Column("created_at", models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_sandbox_fault")),
+    )
     op.create_table(
         "sandbox_media",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -106,12 +128,35 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "sandbox_token",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("generation", sa.Integer(), nullable=False),
+        sa.Column("access_token", sa.String(length=200), nullable=False),
+        sa.Column("refresh_token", sa.String(length=200), nullable=False),
+        sa.Column("active", sa.Boolean(), nullable=False),
+        sa.Column("grant", sa.String(length=40), nullable=False),
+        sa.Column("code", sa.String(length=500), nullable=True),
+        sa.Column("retired_reason", sa.String(length=40), nullable=True),
+        sa.Column("created_at", models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("retired_at", models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_sandbox_token")),
+        sa.UniqueConstraint("generation", name=op.f("uq_sandbox_token_generation")),
+    )
+    op.create_table(
+        "sandbox_user",
+        sa.Column("zalo_user_id", sa.String(length=40), nullable=False),
+        sa.Column("last_interaction_at", models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("zalo_user_id", name=op.f("pk_sandbox_user")),
+    )
+    op.create_table(
         "unit",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("code", sa.String(length=40), nullable=False),
         sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column("parent_id", sa.Integer(), nullable=True),
         sa.Column("is_coordinator", sa.Boolean(), nullable=False),
+        sa.Column("include_subunits", sa.Boolean(), nullable=False),
         sa.Column("active", sa.Boolean(), nullable=False),
         sa.Column("sort_order", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(["parent_id"], ["unit.id"], name=op.f("fk_unit_parent_id_unit")),
@@ -129,6 +174,26 @@ def upgrade() -> None:
         sa.Column("started_at", models.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("beat_at", models.base.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("name", name=op.f("pk_worker_heartbeat")),
+    )
+    op.create_table(
+        "zalo_token",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("access_token_enc", sa.Text(), nullable=True),
+        sa.Column("refresh_token_enc", sa.Text(), nullable=True),
+        sa.Column("access_expires_at", models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("generation", sa.Integer(), nullable=False),
+        sa.Column(
+            "status",
+            sa.Enum(
+                "ok", "missing", "refresh_failed", name="tokenstatus", native_enum=False, length=32
+            ),
+            nullable=False,
+        ),
+        sa.Column("source", sa.String(length=40), nullable=True),
+        sa.Column("last_error", sa.Text(), nullable=True),
+        sa.Column("refreshed_at", models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("updated_at", models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_zalo_token")),
     )
     op.create_table(
         "conversation",
@@ -178,6 +243,28 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_staff_unit_id"), ["unit_id"], unique=False)
 
     op.create_table(
+        "staff_notice",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=40), nullable=False),
+        sa.Column("role", sa.String(length=20), nullable=False),
+        sa.Column("unit_id", sa.Integer(), nullable=True),
+        sa.Column("title", sa.String(length=200), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("dedup_key", sa.String(length=100), nullable=True),
+        sa.Column("created_at", models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["unit_id"], ["unit.id"], name=op.f("fk_staff_notice_unit_id_unit")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_staff_notice")),
+        sa.UniqueConstraint("dedup_key", name=op.f("uq_staff_notice_dedup_key")),
+    )
+    with op.batch_alter_table("staff_notice", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_staff_notice_created_at"), ["created_at"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_staff_notice_kind"), ["kind"], unique=False)
+
+    op.create_table(
         "pakn_case",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("code", sa.String(length=20), nullable=False),
@@ -224,12 +311,33 @@ def upgrade() -> None:
         sa.Column("consent_at", models.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("received_at", models.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("answer_due_on", sa.Date(), nullable=False),
+        sa.Column("reject_reason", sa.String(length=40), nullable=True),
+        sa.Column("escalated_to", sa.String(length=200), nullable=True),
+        sa.Column("merged_into_id", sa.Integer(), nullable=True),
+        sa.Column("answer_text", sa.Text(), nullable=True),
+        sa.Column("answer_drafted_by_id", sa.Integer(), nullable=True),
+        sa.Column("answer_approved_by_id", sa.Integer(), nullable=True),
+        sa.Column("answered_at", models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("published_at", models.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("updated_at", models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["answer_approved_by_id"],
+            ["staff.id"],
+            name=op.f("fk_pakn_case_answer_approved_by_id_staff"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["answer_drafted_by_id"],
+            ["staff.id"],
+            name=op.f("fk_pakn_case_answer_drafted_by_id_staff"),
+        ),
         sa.ForeignKeyConstraint(
             ["citizen_id"], ["citizen.id"], name=op.f("fk_pakn_case_citizen_id_citizen")
         ),
         sa.ForeignKeyConstraint(
             ["field_id"], ["field.id"], name=op.f("fk_pakn_case_field_id_field")
+        ),
+        sa.ForeignKeyConstraint(
+            ["merged_into_id"], ["pakn_case.id"], name=op.f("fk_pakn_case_merged_into_id_pakn_case")
         ),
         sa.ForeignKeyConstraint(["unit_id"], ["unit.id"], name=op.f("fk_pakn_case_unit_id_unit")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_pakn_case")),
@@ -243,10 +351,27 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_pakn_case_unit_id"), ["unit_id"], unique=False)
 
     op.create_table(
+        "response_template",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("action", sa.String(length=40), nullable=False),
+        sa.Column("field_id", sa.Integer(), nullable=True),
+        sa.Column("title", sa.String(length=200), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("active", sa.Boolean(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["field_id"], ["field.id"], name=op.f("fk_response_template_field_id_field")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_response_template")),
+    )
+    with op.batch_alter_table("response_template", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_response_template_action"), ["action"], unique=False)
+
+    op.create_table(
         "case_attachment",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("case_id", sa.Integer(), nullable=False),
         sa.Column("media_type", sa.String(length=20), nullable=False),
+        sa.Column("origin", sa.String(length=20), nullable=False),
         sa.Column("source_url", sa.Text(), nullable=False),
         sa.Column("file_name", sa.String(length=255), nullable=True),
         sa.Column("declared_size", sa.Integer(), nullable=True),
@@ -279,6 +404,7 @@ def upgrade() -> None:
         sa.Column("at", models.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("action", sa.String(length=40), nullable=False),
         sa.Column("actor", sa.String(length=100), nullable=False),
+        sa.Column("staff_id", sa.Integer(), nullable=True),
         sa.Column("from_status", sa.String(length=32), nullable=True),
         sa.Column("to_status", sa.String(length=32), nullable=True),
         sa.Column("note", sa.Text(), nullable=True),
@@ -286,10 +412,14 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["case_id"], ["pakn_case.id"], name=op.f("fk_case_event_case_id_pakn_case")
         ),
+        sa.ForeignKeyConstraint(
+            ["staff_id"], ["staff.id"], name=op.f("fk_case_event_staff_id_staff")
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_case_event")),
     )
     with op.batch_alter_table("case_event", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_case_event_case_id"), ["case_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_case_event_staff_id"), ["staff_id"], unique=False)
 
     op.create_table(
         "outbox_message",
@@ -335,11 +465,29 @@ def upgrade() -> None:
         ),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("next_attempt_at", models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("queued_at", models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("claimed_at", models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("claim_token", sa.String(length=32), nullable=True),
+        sa.Column(
+            "held_reason",
+            sa.Enum(
+                "outside_window",
+                "unreachable",
+                "out_of_quota",
+                name="holdreason",
+                native_enum=False,
+                length=32,
+            ),
+            nullable=True,
+        ),
+        sa.Column("held_since", models.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("channel", sa.String(length=20), nullable=True),
         sa.Column("zalo_message_id", sa.String(length=100), nullable=True),
         sa.Column("last_error_code", sa.Integer(), nullable=True),
         sa.Column("last_error", sa.Text(), nullable=True),
         sa.Column("created_at", models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("upload_id", sa.String(length=200), nullable=True),
+        sa.Column("uploaded_at", models.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("sent_at", models.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("delivered_at", models.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("seen_at", models.base.UTCDateTime(timezone=True), nullable=True),
@@ -357,6 +505,9 @@ def upgrade() -> None:
             batch_op.f("ix_outbox_message_citizen_id"), ["citizen_id"], unique=False
         )
         batch_op.create_index(
+            "ix_outbox_message_citizen_order", ["citizen_id", "queued_at", "id"], unique=False
+        )
+        batch_op.create_index(
             "ix_outbox_message_state_next", ["state", "next_attempt_at"], unique=False
         )
         batch_op.create_index(
@@ -371,11 +522,13 @@ def downgrade() -> None:
     with op.batch_alter_table("outbox_message", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_outbox_message_zalo_message_id"))
         batch_op.drop_index("ix_outbox_message_state_next")
+        batch_op.drop_index("ix_outbox_message_citizen_order")
         batch_op.drop_index(batch_op.f("ix_outbox_message_citizen_id"))
         batch_op.drop_index(batch_op.f("ix_outbox_message_case_id"))
 
     op.drop_table("outbox_message")
     with op.batch_alter_table("case_event", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_case_event_staff_id"))
         batch_op.drop_index(batch_op.f("ix_case_event_case_id"))
 
     op.drop_table("case_event")
@@ -384,6 +537,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_case_attachment_case_id"))
 
     op.drop_table("case_attachment")
+    with op.batch_alter_table("response_template", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_response_template_action"))
+
+    op.drop_table("response_template")
     with op.batch_alter_table("pakn_case", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_pakn_case_unit_id"))
         batch_op.drop_index(batch_op.f("ix_pakn_case_status"))
@@ -392,22 +549,32 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_pakn_case_citizen_id"))
 
     op.drop_table("pakn_case")
+    with op.batch_alter_table("staff_notice", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_staff_notice_kind"))
+        batch_op.drop_index(batch_op.f("ix_staff_notice_created_at"))
+
+    op.drop_table("staff_notice")
     with op.batch_alter_table("staff", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_staff_unit_id"))
 
     op.drop_table("staff")
     op.drop_table("field")
     op.drop_table("conversation")
+    op.drop_table("zalo_token")
     op.drop_table("worker_heartbeat")
     with op.batch_alter_table("unit", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_unit_parent_id"))
 
     op.drop_table("unit")
+    op.drop_table("sandbox_user")
+    op.drop_table("sandbox_token")
     with op.batch_alter_table("sandbox_record", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_sandbox_record_zalo_user_id"))
 
     op.drop_table("sandbox_record")
     op.drop_table("sandbox_media")
+    op.drop_table("sandbox_fault")
+    op.drop_table("rate_bucket")
     with op.batch_alter_table("inbound_event", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_inbound_event_zalo_user_id"))
         batch_op.drop_index(batch_op.f("ix_inbound_event_event_name"))
