@@ -438,6 +438,14 @@ def check_aims(rows: Sequence[Row]) -> list[str]:
                 f"{db}: p99 < {AIM_P99_MS:g} ms at {AIM_P99_RATE:g}/s: {_yes(met)} "
                 f"(p99 {at_p99.p99_ms:.1f} ms)"
             )
+        if hook_max:
+            per_event = hook_max.server_cpu_ms + (hook_max.db_cpu_ms or 0.0)
+            ceiling = CPUS * 1000 / per_event if per_event else 0.0
+            lines.append(
+                f"{db}: CPU per event {hook_max.server_cpu_ms:.2f} ms in gunicorn"
+                + (f" + {hook_max.db_cpu_ms:.2f} ms in PostgreSQL" if hook_max.db_cpu_ms else "")
+                + f": at most {ceiling:.0f} events/s on {CPUS} idle CPUs"
+            )
         if hook_max and bare_max:
             share = hook_max.rate / bare_max.rate if bare_max.rate else 0.0
             lines.append(

@@ -739,6 +739,12 @@ def _render_zalo_page(error: str | None = None, expires_in: str = str(DEFAULT_EX
     return page, 400 if error else 200
 
 
+def _back_to_zalo_page(message: str, category: str = "message"):
+    # Zalo's messages are short, but the flash travels in the session cookie: keep it bounded.
+    flash(message[:500], category)
+    return redirect(url_for("console.zalo_page"))
+
+
 @bp.get("/zalo")
 @admin_required
 def zalo_page():
@@ -774,8 +780,7 @@ def zalo_paste():
     _end_read_transaction()
     get_runtime().tokens.replace(pair, "console")
     log.warning("Zalo token pair pasted in the console: staff_id=%s", staff_id)
-    flash(PASTE_DONE)
-    return redirect(url_for("console.zalo_page"))
+    return _back_to_zalo_page(PASTE_DONE)
 
 
 @bp.post("/zalo/connect")
@@ -821,26 +826,19 @@ def zalo_callback():
     _end_read_transaction()  # no lock is held while Zalo answers
     if verifier is None:
         log.warning("Zalo consent callback refused (state): staff_id=%s", staff_id)
-        flash(CONSENT_STATE_MISMATCH, "error")
-        return redirect(url_for("console.zalo_page"))
+        return _back_to_zalo_page(CONSENT_STATE_MISMATCH, "error")
     if not code:
         log.warning("Zalo consent callback without a code: staff_id=%s", staff_id)
-        flash(CONSENT_NO_CODE, "error")
-        return redirect(url_for("console.zalo_page"))
+        return _back_to_zalo_page(CONSENT_NO_CODE, "error")
     try:
         pair = get_runtime().zalo.exchange_code(code, verifier)
     except OAuthError as error:
         log.warning("Zalo refused the consent code: staff_id=%s code=%s", staff_id, error.code)
-        detail = (
-            f"mã lỗi {error.code}: {error.message}" if error.code is not None else error.message
-        )
-        flash(CONSENT_REFUSED.format(detail=detail), "error")
-        return redirect(url_for("console.zalo_page"))
+        detail = error.message if error.code is None else f"mã lỗi {error.code}: {error.message}"
+        return _back_to_zalo_page(CONSENT_REFUSED.format(detail=detail), "error")
     except ZaloError as error:
         log.warning("Zalo consent exchange failed: staff_id=%s %s", staff_id, type(error).__name__)
-        flash(CONSENT_UNREACHABLE.format(detail=str(error)), "error")
-        return redirect(url_for("console.zalo_page"))
+        return _back_to_zalo_page(CONSENT_UNREACHABLE.format(detail=error), "error")
     get_runtime().tokens.replace(pair, "consent")
     log.warning("Zalo OA connected through the consent page: staff_id=%s", staff_id)
-    flash(CONSENT_DONE)
-    return redirect(url_for("console.zalo_page"))
+    return _back_to_zalo_page(CONSENT_DONE)
