@@ -207,8 +207,6 @@ ADD_NOTED = (
 ADD_MORE_NOTED = "Đã bổ sung vào PAKN {code}. Gõ \"xong\" khi hoàn tất."
 ADD_DONE = "Cảm ơn Ông/Bà. Thông tin bổ sung đã được chuyển đến cán bộ xử lý PAKN {code}."
 INFO_SAVED = "Cảm ơn Ông/Bà đã cung cấp thông tin liên hệ."
-TIMELINE_RECEIVED = "Đã tiếp nhận"
-TIMELINE_CITIZEN_INFO = "Ông/Bà bổ sung thông tin"
 
 # --- Step help (shown for "trợ giúp") ---------------------------------------------------------
 STEP_HELP = {

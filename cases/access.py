@@ -1,33 +1,72 @@
 """Who may see which cases and the sender's contact data, and how hidden contact data is masked.
 
-This is the interim visibility rule until the full permission system arrives: every query that
-lists or loads cases for a staff member goes through `visible_cases_filter`, so the rule can be
-replaced in one place.
+The one place where case permissions are decided, for the console and the API alike:
+- coordinators see every case; handlers and leaders see the cases assigned to their unit, and
+  to the units below it when their unit is configured to `include_subunits`;
+- administrators manage configuration; they see cases only if they also hold a case role;
+- contact data is shown in clear only to coordinators (the focal office), masked elsewhere.
+Every query that lists or loads cases for a staff member goes through `visible_cases_filter`,
+and every workflow action through `works_on`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, false, true
+from sqlalchemy import ColumnElement, false, select, true
+from sqlalchemy.orm import Session, object_session
 
 from cases.contact import mask_phone
-from models import Case, Staff
+from models import Case, Staff, Unit
 
-# Roles that work across all units (the focal office and administrators).
-ALL_UNITS_ROLES = frozenset({"coordinator", "admin"})
+# Roles that work across all units (the focal office).
+ALL_UNITS_ROLES = frozenset({"coordinator"})
 # Roles that work on their own unit's cases only.
 OWN_UNIT_ROLES = frozenset({"handler", "leader"})
 
 
-def visible_cases_filter(staff: Staff) -> ColumnElement[bool]:
+def unit_scope(session: Session, staff: Staff) -> frozenset[int]:
+    """The units whose cases `staff` works on: their own, plus those below it if configured."""
+    unit = session.get(Unit, staff.unit_id)
+    if unit is None:
+        return frozenset()
+    if not unit.include_subunits:
+        return frozenset({unit.id})
+    children: dict[int | None, list[int]] = {}
+    for unit_id, parent_id in session.execute(select(Unit.id, Unit.parent_id)):
+        children.setdefault(parent_id, []).append(unit_id)
+    scope, stack = set(), [unit.id]
+    while stack:
+        current = stack.pop()
+        if current not in scope:
+            scope.add(current)
+            stack.extend(children.get(current, []))
+    return frozenset(scope)
+
+
+def visible_cases_filter(staff: Staff, session: Session | None = None) -> ColumnElement[bool]:
     """Return the WHERE clause selecting the cases `staff` may see."""
     roles = staff.role_set
     if roles & ALL_UNITS_ROLES:
         return true()
     if roles & OWN_UNIT_ROLES:
-        return Case.unit_id == staff.unit_id
+        session = session or object_session(staff)
+        assert session is not None
+        return Case.unit_id.in_(sorted(unit_scope(session, staff)))
     return false()
+
+
+def can_see(session: Session, staff: Staff, case: Case) -> bool:
+    """Tell whether `staff` may see `case` at all."""
+    roles = staff.role_set
+    if roles & ALL_UNITS_ROLES:
+        return True
+    return bool(roles & OWN_UNIT_ROLES) and case.unit_id in unit_scope(session, staff)
+
+
+def works_on(session: Session, staff: Staff, case: Case) -> bool:
+    """Tell whether the case is assigned to `staff`'s unit (or a unit below it, if configured)."""
+    return case.unit_id in unit_scope(session, staff)
 
 
 def can_see_contact(staff: Staff) -> bool:

@@ -23,6 +23,9 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from models import Staff, Unit, utcnow
 
+# werkzeug's default (scrypt) is deliberately slow; tests swap in a cheap method.
+HASH_METHOD = "scrypt"
+
 USERNAME_PATTERN = re.compile(r"[a-z0-9._-]{3,80}")
 MIN_PASSWORD_LENGTH = 10
 # Bounds the hashing work one login request can ask for.
@@ -66,7 +69,7 @@ def create_staff(
         full_name=full_name,
         unit_id=unit.id,
         roles=",".join(role_list),
-        password_hash=generate_password_hash(password),
+        password_hash=generate_password_hash(password, method=HASH_METHOD),
     )
     session.add(staff)
     session.flush()
@@ -104,7 +107,7 @@ def authenticate(session: Session, username: str, password: str) -> Staff | None
 @cache
 def _dummy_hash() -> str:
     # Built on first use rather than at import: hashing is deliberately slow.
-    return generate_password_hash("not-a-real-password")
+    return generate_password_hash("not-a-real-password", method=HASH_METHOD)
 
 
 @dataclass

@@ -32,3 +32,29 @@ def status_label(status: CaseStatus | str) -> str:
 def kind_label(kind: CaseKind | str) -> str:
     """Return the Vietnamese word for a case kind."""
     return KIND_LABELS[CaseKind(kind)]
+
+
+# How each timeline entry reads for the citizen (lookup in chat and on the public page).
+TIMELINE_LABELS: dict[str, str] = {
+    "received": "Đã tiếp nhận",
+    "citizen_info": "Ông/Bà bổ sung thông tin",
+    "info_received": "Đã nhận thông tin bổ sung, tiếp tục xử lý",
+    "reject": "Không tiếp nhận",
+    "transfer": "Đã chuyển đơn vị xử lý",
+    "handle_own": "Đang xử lý",
+    "accept": "Đang xử lý",
+    "request_info": "Đề nghị bổ sung thông tin",
+    "resume": "Tiếp tục xử lý",
+    "approve": "Đã trả lời",
+    "check_answer": "Đã trả lời",
+    "publish": "Đã công khai kết quả",
+    "escalate": "Đã báo cáo cấp có thẩm quyền",
+    "merge": "Đã gộp với PAKN khác",
+    "reopen": "Mở lại để tiếp tục xử lý",
+    "progress": "Cập nhật tiến độ",
+}
+
+
+def timeline_label(action: str) -> str:
+    """Return the citizen-facing words for a timeline entry."""
+    return TIMELINE_LABELS.get(action, action)

@@ -46,7 +46,7 @@ from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 from werkzeug.exceptions import Forbidden, NotFound
 
-from bot.delivery import undelivered
+from bot.delivery import undelivered, undelivered_case_ids
 from bot.zalo.client import TokenPair
 from bot.zalo.errors import OAuthError, ZaloError
 from bot.zalo.tokens import ROW_ID as TOKEN_ROW_ID
@@ -135,8 +135,6 @@ OUTBOX_STATE_LABELS = {
     OutboxState.HELD: "Đang giữ lại (chưa gửi được)",
     OutboxState.FAILED: "Gửi thất bại",
 }
-# What `bot.delivery.undelivered` counts; the queue filter needs it as a subquery.
-UNDELIVERED_STATES = (OutboxState.HELD, OutboxState.FAILED)
 MESSAGE_KIND_LABELS = {
     MessageKind.REPLY: "Tin trả lời",
     MessageKind.ACKNOWLEDGEMENT: "Xác nhận tiếp nhận",
@@ -433,12 +431,7 @@ def _status_clause(status: str) -> ColumnElement[bool] | None:
 
 
 def _undelivered_clause() -> ColumnElement[bool]:
-    # The rule of `bot.delivery.undelivered`, as a subquery so the filter scales with the queue.
-    return Case.id.in_(
-        select(OutboxMessage.case_id).where(
-            OutboxMessage.case_id.is_not(None), OutboxMessage.state.in_(UNDELIVERED_STATES)
-        )
-    )
+    return Case.id.in_(undelivered_case_ids())
 
 
 def queue_query(

@@ -39,6 +39,12 @@ def load_fixture(name: str) -> dict[str, Any]:
     return json.loads((FIXTURES / f"{name}.json").read_text(encoding="utf-8"))
 
 
+@pytest.fixture(autouse=True)
+def cheap_password_hashing(monkeypatch):
+    """Hash staff passwords with a fast method in tests (production keeps scrypt)."""
+    monkeypatch.setattr("cases.staff.HASH_METHOD", "pbkdf2:sha256:1000")
+
+
 @pytest.fixture(scope="session")
 def pg_schema_url() -> Iterator[str | None]:
     """Create a private schema for this run on PostgreSQL (None on SQLite)."""

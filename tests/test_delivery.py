@@ -346,3 +346,32 @@ def test_citizen_is_reachable_again_after_writing(app, session, zalo):
     session.refresh(citizen)
     assert citizen.unreachable_reason is None
     assert session.get(Citizen, citizen.id).last_interaction_at is not None
+
+
+def test_a_failure_later_made_good_no_longer_counts_as_undelivered(app, session, zalo):
+    from bot.delivery import undelivered
+
+    citizen = make_citizen(session)
+    [first] = queue(session, citizen, "Kết quả lần 1", kind=MessageKind.ANSWER, case_id=None)
+    first.case_id = None
+    session.commit()
+    from cases.demo import seed_reference_data
+    from cases.intake import Submission, submit_case
+    from models import CaseKind, Field
+
+    seed_reference_data(session)
+    session.commit()
+    field = session.scalars(select(Field)).first()
+    case = submit_case(session, Submission(
+        kind=CaseKind.FEEDBACK, field_id=field.id, unit_id=field.default_unit_id,
+        title="Đèn đường hỏng", content="Đèn đường hỏng đã một tuần",
+        contact_name="Nguyễn Văn An", contact_phone="0912345678", contact_address="Hà Nội",
+    ), citizen.id, utcnow(), 20)
+    session.commit()
+    [failed] = queue(session, citizen, "Kết quả", kind=MessageKind.ANSWER, case_id=case.id)
+    zalo.fail_next(error_body(-201))
+    dispatcher(app).dispatch_citizen(citizen.id)
+    assert list(undelivered(session)) == [case.id]
+    queue(session, citizen, "Kết quả (gửi lại)", kind=MessageKind.ANSWER, case_id=case.id)
+    dispatcher(app).dispatch_citizen(citizen.id)
+    assert undelivered(session) == {}

@@ -13,7 +13,7 @@ from bot.flows.lookup import LOOKUP
 from bot.flows.menu import ADD_INFO, ADD_OR_NEW
 from cases import intake
 from cases.clock import format_date, format_datetime, local_date
-from cases.status import status_label
+from cases.status import status_label, timeline_label
 from models import Case, CaseAttachment, CaseEvent, CaseKind, CaseStatus, Citizen, Field, utcnow
 from tests.test_flow_commands import MENU_TEXT, USER, Chat, start_chat
 
@@ -158,7 +158,7 @@ def test_pick_by_number_or_code_shows_status_field_unit_dates_and_timeline(chat,
         pick.format(code=newer.code, code_lower=newer.code.lower(), code_spaced=spaced)
     )
 
-    assert replies == [detail(newer, (newer.received_at, texts.TIMELINE_RECEIVED))]
+    assert replies == [detail(newer, (newer.received_at, timeline_label("received")))]
     assert "Trạng thái: Đang xử lý" in replies[0]
     assert chat.state == LOOKUP
 
@@ -167,7 +167,7 @@ def test_code_typed_at_the_menu_shows_the_case(chat, two_cases):
     older = two_cases[1]
 
     assert chat.say(f"PAKN {older.code[5:]}") == [
-        detail(older, (older.received_at, texts.TIMELINE_RECEIVED))
+        detail(older, (older.received_at, timeline_label("received")))
     ]
 
 
@@ -194,7 +194,7 @@ def test_timeline_shows_what_the_citizen_may_see_only(chat, session):
     reply = chat.say(case.code)[0]
 
     assert reply == detail(
-        case, (case.received_at, texts.TIMELINE_RECEIVED), (at, texts.TIMELINE_CITIZEN_INFO)
+        case, (case.received_at, timeline_label("received")), (at, timeline_label("citizen_info"))
     )
     assert "internal_note" not in reply and "Ghi chú nội bộ" not in reply
 

@@ -8,14 +8,10 @@ from bot.incoming import Incoming, find_case_code
 from cases import intake
 from cases.clock import format_date, format_datetime, local_date
 from cases.contact import normalize_name, normalize_phone
-from cases.status import status_label
+from cases.status import status_label, timeline_label
 from models import Case, CaseEvent
 
 LOOKUP = "lookup"
-TIMELINE_WORDS = {
-    "received": texts.TIMELINE_RECEIVED,
-    "citizen_info": texts.TIMELINE_CITIZEN_INFO,
-}
 
 
 def show_list(ctx: Context) -> Outcome:
@@ -67,7 +63,7 @@ def _detail(case: Case) -> str:
         lines.append(texts.CASE_TIMELINE_HEADER)
         lines.extend(
             texts.CASE_TIMELINE_LINE.format(
-                at=format_datetime(e.at), what=TIMELINE_WORDS.get(e.action, e.action)
+                at=format_datetime(e.at), what=timeline_label(e.action)
             )
             for e in visible
         )

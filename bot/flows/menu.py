@@ -19,8 +19,8 @@ from bot.conversation import (
 )
 from bot.flows import lookup
 from bot.incoming import find_case_code
-from cases import intake
-from models import Case
+from cases import intake, workflow
+from models import Case, CaseStatus
 
 MENU_OPTIONS = (
     Option(
@@ -91,6 +91,13 @@ def handle_idle(ctx: Context, incoming: Incoming) -> Outcome:
         ctx.say(texts.INFO_SAVED)
         return None
     open_cases = intake.open_cases(ctx.session, ctx.citizen.id)
+    awaiting = next((c for c in open_cases if c.status is CaseStatus.AWAITING_INFO), None)
+    if awaiting is not None and incoming.kind in ("text", "media"):
+        # The agency asked this citizen for information: what they write now is the answer.
+        intake.add_citizen_info(ctx.session, awaiting, ctx.now, incoming.text, incoming.attachments)
+        workflow.citizen_replied(ctx.session, awaiting, ctx.now)
+        ctx.draft["add_case_id"] = awaiting.id
+        return Goto(ADD_INFO, quiet=True)
     if open_cases and incoming.kind in ("text", "media"):
         ctx.draft["pending"] = {
             "case_id": open_cases[0].id,
