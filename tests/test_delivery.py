@@ -352,9 +352,6 @@ def test_a_failure_later_made_good_no_longer_counts_as_undelivered(app, session,
     from bot.delivery import undelivered
 
     citizen = make_citizen(session)
-    [first] = queue(session, citizen, "Kết quả lần 1", kind=MessageKind.ANSWER, case_id=None)
-    first.case_id = None
-    session.commit()
     from cases.demo import seed_reference_data
     from cases.intake import Submission, submit_case
     from models import CaseKind, Field
