@@ -76,6 +76,15 @@ def _text(name: str, value: str) -> str:
     return value
 
 
+def _bool(name: str, value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be true or false, got {value!r}.")
+
+
 def _templates(name: str, value: str) -> str:
     from bot.channels import TemplateConfigError, load_templates
 
@@ -107,6 +116,8 @@ KEYS: dict[str, tuple[str | None, Callable[[str, str], Any]]] = {
     "ZALO_RATE_LIMIT_PER_MINUTE": ("4000", lambda n, v: _int(n, v, 0)),
     "ZALO_TEMPLATES": (None, _templates),
     "HELD_DIGEST_HOUR": ("8", lambda n, v: _int(n, v, 0)),
+    "ANSWER_CHECK_BY_COORDINATOR": ("false", _bool),
+    "ANSWER_FILE_MAX_BYTES": (str(5 * 1024 * 1024), lambda n, v: _int(n, v, 1024)),
     "AGENCY_NAME": ("UBND thành phố", _text),
     "AGENCY_HOTLINE": ("1900 0000", _text),
     "INFO_CARD_IMAGE_URL": ("", _text),

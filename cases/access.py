@@ -69,6 +69,13 @@ def works_on(session: Session, staff: Staff, case: Case) -> bool:
     return case.unit_id in unit_scope(session, staff)
 
 
+def visible_case(session: Session, staff: Staff, code: str) -> Case | None:
+    """The case with `code` if `staff` may see it (None, exactly as for an unknown code)."""
+    return session.scalars(
+        select(Case).where(Case.code == code, visible_cases_filter(staff, session))
+    ).first()
+
+
 def can_see_contact(staff: Staff) -> bool:
     """Tell whether `staff` may read the sender's contact data in clear."""
     return bool(staff.role_set & ALL_UNITS_ROLES)

@@ -117,3 +117,10 @@ def dispatch_after_commit(citizen_ids: set[int]) -> None:
             runtime.dispatcher.dispatch_citizen(citizen_id)
         elif mode == "thread" and runtime.executor is not None:
             runtime.executor.submit(runtime.dispatcher.dispatch_citizen, citizen_id)
+
+
+def workflow_settings():
+    """The workflow choices of this deployment."""
+    from cases.workflow import Settings
+
+    return Settings(coordinator_checks_answers=current_app.config["ANSWER_CHECK_BY_COORDINATOR"])

@@ -1,5 +1,6 @@
 """SQLAlchemy models, one aggregate per module; importing this package registers them all."""
 
+from .auth import ApiToken, LoginFailure
 from .base import Base, utcnow
 from .case import (
     CLOSED_STATUSES,
@@ -21,6 +22,8 @@ from .token import RateBucket, TokenStatus, ZaloToken
 from .worker import WorkerHeartbeat
 
 __all__ = [
+    "ApiToken",
+    "LoginFailure",
     "CLOSED_STATUSES",
     "AttachmentState",
     "Base",

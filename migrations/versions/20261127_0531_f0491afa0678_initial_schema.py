@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 8541002d27fe
+Revision ID: f0491afa0678
 Revises:
-Create Date: 2026-11-27 05:16:54.089499
+Create Date: 2026-11-27 05:31:32.553651
 """
 
 from collections.abc import Sequence
@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql
 
 import models.base
 
-revision: str = "8541002d27fe"
+revision: str = "f0491afa0678"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -73,6 +73,17 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_inbound_event_zalo_user_id"), ["zalo_user_id"], unique=False
         )
+
+    op.create_table(
+        "login_failure",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("username", sa.String(length=80), nullable=False),
+        sa.Column("at", models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_login_failure")),
+    )
+    with op.batch_alter_table("login_failure", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_login_failure_at"), ["at"], unique=False)
+        batch_op.create_index(batch_op.f("ix_login_failure_username"), ["username"], unique=False)
 
     op.create_table(
         "rate_bucket",
@@ -263,6 +274,25 @@ def upgrade() -> None:
             batch_op.f("ix_staff_notice_created_at"), ["created_at"], unique=False
         )
         batch_op.create_index(batch_op.f("ix_staff_notice_kind"), ["kind"], unique=False)
+
+    op.create_table(
+        "api_token",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("staff_id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=100), nullable=False),
+        sa.Column("token_hash", sa.String(length=64), nullable=False),
+        sa.Column("prefix", sa.String(length=12), nullable=False),
+        sa.Column("created_at", models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("last_used_at", models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("revoked_at", models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["staff_id"], ["staff.id"], name=op.f("fk_api_token_staff_id_staff")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_api_token")),
+        sa.UniqueConstraint("token_hash", name=op.f("uq_api_token_token_hash")),
+    )
+    with op.batch_alter_table("api_token", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_api_token_staff_id"), ["staff_id"], unique=False)
 
     op.create_table(
         "pakn_case",
@@ -549,6 +579,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_pakn_case_citizen_id"))
 
     op.drop_table("pakn_case")
+    with op.batch_alter_table("api_token", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_api_token_staff_id"))
+
+    op.drop_table("api_token")
     with op.batch_alter_table("staff_notice", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_staff_notice_kind"))
         batch_op.drop_index(batch_op.f("ix_staff_notice_created_at"))
@@ -575,6 +609,11 @@ def downgrade() -> None:
     op.drop_table("sandbox_media")
     op.drop_table("sandbox_fault")
     op.drop_table("rate_bucket")
+    with op.batch_alter_table("login_failure", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_login_failure_username"))
+        batch_op.drop_index(batch_op.f("ix_login_failure_at"))
+
+    op.drop_table("login_failure")
     with op.batch_alter_table("inbound_event", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_inbound_event_zalo_user_id"))
         batch_op.drop_index(batch_op.f("ix_inbound_event_event_name"))
