@@ -37,11 +37,15 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from handlers import console, site, webhook
+    from handlers import admin, api, console, console_cases, console_zalo, site, webhook
 
     app.register_blueprint(site.bp)
     app.register_blueprint(webhook.bp)
     app.register_blueprint(console.bp)
+    app.register_blueprint(console_cases.bp)
+    app.register_blueprint(console_zalo.bp)
+    app.register_blueprint(admin.bp)
+    app.register_blueprint(api.bp)
     if app.config["SANDBOX"]:
         from handlers import sandbox, simulator
 

@@ -73,6 +73,12 @@ class FakeZalo:
             body = self._oauth(parse_qs(request.get_data(as_text=True)))
         elif path.endswith("/v3.0/oa/message/cs"):
             body = self._send(request.headers.get("access_token", ""), request.get_json())
+        elif path == "/_stats":
+            with self.state.lock:
+                body = {"sent": sum(self.state.sends.values()),
+                        "duplicates": sum(n - 1 for n in self.state.sends.values() if n > 1),
+                        "rate_limited": self.state.rate_limited,
+                        "token_refused": self.state.token_refused}
         else:
             body = {"error": -201, "message": f"unknown path {path}"}
         return Response(json.dumps(body), content_type="application/json")(environ, start_response)
@@ -139,3 +145,24 @@ class FakeZalo:
             self._server.server_close()
         if self._thread is not None:
             self._thread.join(timeout=5)
+
+
+def main() -> None:
+    """Serve a fake Zalo on a given port until killed; GET /_stats reports what it saw."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--per-minute", type=int, default=0)
+    parser.add_argument("--access-token", default="bench-access")
+    parser.add_argument("--refresh-token", default="bench-refresh")
+    args = parser.parse_args()
+    fake = FakeZalo(FakeZaloState(access_token=args.access_token,
+                                  refresh_token=args.refresh_token, per_minute=args.per_minute))
+    server = make_server("127.0.0.1", args.port, fake, threaded=True,
+                         request_handler=UnderscoreHeaderHandler)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()

@@ -4,8 +4,9 @@ Rows are written in the transaction that decided them (`enqueue`); nothing here 
 transaction. The `Dispatcher` sends them later — right after the web request's commit, and from
 the worker's sweep — with these guarantees:
 
-- **Order**: one citizen's rows go out by (queued_at, id). A citizen's next row is claimed only
-  when no earlier row is in flight or waiting for a retry.
+- **Order**: one citizen's rows go out by (queued_at, id), claimed together in small batches and
+  sent one by one; a row that must wait (retry, night) gives the rest of its batch back. No row
+  is claimed while an earlier one of the same citizen is in flight or waiting for a retry.
 - **Never twice**: a row is claimed (`sending`, with a claim token) under the citizen's
   conversation lock, taken with `SKIP LOCKED` on PostgreSQL so parallel dispatchers spread over
   citizens instead of queueing. A row found stuck in `sending` (its process died) is reconciled:
@@ -66,6 +67,7 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
 BASE_BACKOFF_SECONDS = 5
 STUCK_AFTER = timedelta(minutes=5)
+CLAIM_BATCH = 20  # rows of one citizen claimed together (sent one by one, in order)
 UPLOAD_VALID_FOR = timedelta(days=6)  # Zalo keeps uploads 7 days
 ACTIVE = (OutboxState.PENDING, OutboxState.SENDING)
 
@@ -200,6 +202,7 @@ class Dispatcher:
         on_alert: Callable[[str, str], None] | None = None,
     ) -> None:
         self.sessions = sessions
+        self.engine = sessions.kw["bind"]
         self.zalo = zalo
         self.tokens = tokens
         self.limiter = limiter
@@ -211,16 +214,19 @@ class Dispatcher:
     def dispatch_citizen(self, citizen_id: int, limit: int = 100) -> int:
         """Send this citizen's due rows in order; return how many were sent."""
         sent = 0
-        for _ in range(limit):
-            claim = self._claim_next(citizen_id)
-            if claim is None:
+        while limit > 0:
+            claims = self._claim_batch(citizen_id, min(limit, CLAIM_BATCH))
+            if not claims:
                 break
-            outcome = self._deliver(claim)
-            if outcome.values.get("state") is OutboxState.SENT:
-                sent += 1
-            self._finish(claim, outcome.values)
-            if not outcome.go_on:
-                break
+            limit -= len(claims)
+            for index, claim in enumerate(claims):
+                outcome = self._deliver(claim)
+                if outcome.values.get("state") is OutboxState.SENT:
+                    sent += 1
+                self._finish(claim, outcome.values)
+                if not outcome.go_on:
+                    self._release(claims[index + 1:])
+                    return sent
         return sent
 
     def sweep(self, limit: int = 500) -> int:
@@ -257,7 +263,8 @@ class Dispatcher:
         return count
 
     # --- claiming --------------------------------------------------------------------------
-    def _claim_next(self, citizen_id: int) -> Claim | None:
+    def _claim_batch(self, citizen_id: int, size: int) -> list[Claim]:
+        """Claim the citizen's next due rows, in order, unless one is already in flight."""
         now = self.clock()
         with self.sessions() as session, session.begin():
             # The conversation row is the per-citizen lock; a citizen another dispatcher (or a
@@ -268,40 +275,64 @@ class Dispatcher:
                 .with_for_update(skip_locked=True)
             )
             if locked is None:
-                return None
-            head = session.scalars(
-                select(OutboxMessage)
+                return []
+            rows = session.execute(
+                select(OutboxMessage.id, OutboxMessage.state, OutboxMessage.next_attempt_at,
+                       OutboxMessage.kind, OutboxMessage.payload, OutboxMessage.case_id,
+                       OutboxMessage.upload_id, OutboxMessage.uploaded_at)
                 .where(OutboxMessage.citizen_id == citizen_id, OutboxMessage.state.in_(ACTIVE))
                 .order_by(OutboxMessage.queued_at, OutboxMessage.id)
-                .limit(1)
-            ).first()
-            if head is None or head.state is OutboxState.SENDING or head.next_attempt_at > now:
-                return None
-            head.state = OutboxState.SENDING
-            head.attempts += 1
-            head.claimed_at = now
-            head.claim_token = uuid.uuid4().hex
+                .limit(size)
+            ).all()
+            due = []
+            for row in rows:  # the leading due rows only: order first
+                if row.state is OutboxState.SENDING or row.next_attempt_at > now:
+                    break
+                due.append(row)
+            if not due:
+                return []
+            token = uuid.uuid4().hex
+            session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_([row.id for row in due]))
+                .values(state=OutboxState.SENDING, attempts=OutboxMessage.attempts + 1,
+                        claimed_at=now, claim_token=token)
+            )
             citizen = session.get(Citizen, citizen_id)
             assert citizen is not None
-            session.flush()
             session.expunge(citizen)
-            return Claim(head.id, head.claim_token, head.kind, dict(head.payload), head.case_id,
-                         head.upload_id, head.uploaded_at, citizen)
+            return [Claim(row.id, token, row.kind, dict(row.payload), row.case_id, row.upload_id,
+                          row.uploaded_at, citizen) for row in due]
+
+    def _release(self, claims: list[Claim]) -> None:
+        """Give back claimed rows that were not tried (an earlier row must be retried first)."""
+        if not claims:
+            return
+        with self.sessions() as session, session.begin():
+            session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_([c.row_id for c in claims]),
+                       OutboxMessage.claim_token == claims[0].token)
+                .values(state=OutboxState.PENDING, claim_token=None,
+                        attempts=OutboxMessage.attempts - 1)
+            )
 
     def _finish(self, claim: Claim, values: dict[str, Any]) -> None:
-        with self.sessions() as session, session.begin():
-            citizen_values = values.pop("_citizen", None)
-            updated = session.execute(
+        # One short Core transaction per row, committed before the next send: a crash loses at
+        # most the row in flight, which the echo or the sweep reconciles.
+        citizen_values = values.pop("_citizen", None)
+        with self.engine.begin() as connection:
+            updated = connection.execute(
                 update(OutboxMessage)
                 .where(OutboxMessage.id == claim.row_id, OutboxMessage.claim_token == claim.token)
                 .values(**values)
             ).rowcount
-            if not updated:
-                log.warning("outbox row %s was reconciled while in flight", claim.row_id)
             if citizen_values:
-                session.execute(
+                connection.execute(
                     update(Citizen).where(Citizen.id == claim.citizen.id).values(**citizen_values)
                 )
+        if not updated:
+            log.warning("outbox row %s was reconciled while in flight", claim.row_id)
 
     # --- sending ---------------------------------------------------------------------------
     def _deliver(self, claim: Claim) -> Outcome:

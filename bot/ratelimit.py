@@ -1,8 +1,8 @@
 """A token bucket in the database, shared by every process that calls Zalo.
 
 Zalo allows about 4,000 requests a minute per app (configurable). The bucket refills at
-`per_minute × safety / 60` tokens a second and holds at most one second's worth, so no minute
-window can see more than the limit. The rate is re-read from Zalo's `X-RateLimit-Limit` header
+`per_minute × safety / 60` tokens a second and holds at most `per_minute × (1 − safety)`
+tokens, so no sliding minute can see more than capacity + 60 s × rate = the limit. The rate is re-read from Zalo's `X-RateLimit-Limit` header
 when a response carries it, a `X-RateLimit-Remain: 0` or a -32 answer pauses everyone briefly.
 """
 
@@ -28,15 +28,13 @@ class RateLimiter:
         self,
         sessions: sessionmaker[Session],
         per_minute: int,
-        safety: float = 0.97,
-        burst_seconds: float = 1.0,
+        safety: float = 0.98,
         clock: Callable[[], datetime] = utcnow,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.sessions = sessions
         self.per_minute = per_minute
         self.safety = safety
-        self.burst_seconds = burst_seconds
         self.clock = clock
         self.sleep = sleep
 
@@ -59,7 +57,7 @@ class RateLimiter:
             if row.blocked_until is not None and row.blocked_until > now:
                 return (row.blocked_until - now).total_seconds()
             rate = row.per_minute * self.safety / 60
-            capacity = max(1.0, rate * self.burst_seconds)
+            capacity = max(1.0, row.per_minute * (1 - self.safety))
             elapsed = max((now - row.updated_at).total_seconds(), 0.0)
             tokens = min(capacity, row.tokens + elapsed * rate)
             row.updated_at = now

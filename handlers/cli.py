@@ -1,5 +1,5 @@
 """Flask CLI commands: `db upgrade|downgrade|check`, `worker`, `seed-demo`, `create-staff`,
-`zalo-token`."""
+`zalo-token`, `api-token create|list|revoke`."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from handlers.runtime import get_runtime
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 db_cli = AppGroup("db", help="Database schema (Alembic).")
+api_token_cli = AppGroup("api-token", help="Bearer tokens for the staff JSON API (/api/v1).")
 
 
 def alembic_config(url: str) -> AlembicConfig:
@@ -87,7 +88,9 @@ def create_staff_command(
 @click.option("--refresh-token", help="The refresh token that came with it.")
 @click.option("--expires-in", default=90000, show_default=True, help="Access token lifetime, s.")
 @with_appcontext
-def zalo_token_command(access_token: str | None, refresh_token: str | None, expires_in: int) -> None:
+def zalo_token_command(
+    access_token: str | None, refresh_token: str | None, expires_in: int
+) -> None:
     """Show the OA token status, or store a new token pair (resumes sending)."""
     from bot.zalo.client import TokenPair
 
@@ -97,10 +100,69 @@ def zalo_token_command(access_token: str | None, refresh_token: str | None, expi
             raise click.ClickException("Give both --access-token and --refresh-token.")
         tokens.replace(TokenPair(access_token, refresh_token, expires_in), "cli")
     info = tokens.info()
-    click.echo(f"status: {info.status.value}; generation {info.generation}; "
-               f"expires {info.access_expires_at or 'unknown'}; source {info.source or '-'}")
+    click.echo(
+        f"status: {info.status.value}; generation {info.generation}; "
+        f"expires {info.access_expires_at or 'unknown'}; source {info.source or '-'}"
+    )
     if info.last_error:
         click.echo(f"last error: {info.last_error}")
+
+
+@api_token_cli.command("create")
+@click.option("--username", required=True, help="The staff account the token acts as.")
+@click.option("--name", required=True, help="What the token is for, e.g. the calling system.")
+def api_token_create(username: str, name: str) -> None:
+    """Create an API token and print it (the only time it is shown)."""
+    from cases.api_tokens import ApiTokenError, create_token
+    from models import utcnow
+
+    with get_runtime().sessions() as session, session.begin():
+        try:
+            token, raw = create_token(session, username, name, utcnow())
+        except ApiTokenError as error:
+            raise click.ClickException(str(error)) from None
+        token_id = token.id
+    click.echo(f"Created API token {token_id} ({name}) for {username}.")
+    click.echo("Store it now: it is shown only this once.")
+    click.echo(raw)
+
+
+@api_token_cli.command("list")
+@click.option("--username", required=True)
+def api_token_list(username: str) -> None:
+    """List a staff account's API tokens (never the tokens themselves)."""
+    from cases.api_tokens import ApiTokenError, tokens_of
+
+    with get_runtime().sessions() as session:
+        try:
+            tokens = tokens_of(session, username)
+        except ApiTokenError as error:
+            raise click.ClickException(str(error)) from None
+    if not tokens:
+        click.echo(f"{username} has no API token.")
+    for token in tokens:
+        state = f"revoked {token.revoked_at:%Y-%m-%d %H:%M}Z" if token.revoked_at else "active"
+        used = f"{token.last_used_at:%Y-%m-%d %H:%M}Z" if token.last_used_at else "never"
+        click.echo(
+            f"{token.id:>5}  {token.prefix}…  {token.name}  created "
+            f"{token.created_at:%Y-%m-%d %H:%M}Z  last used {used}  {state}"
+        )
+
+
+@api_token_cli.command("revoke")
+@click.option("--id", "token_id", required=True, type=int)
+def api_token_revoke(token_id: int) -> None:
+    """Revoke an API token: requests carrying it are refused from now on."""
+    from cases.api_tokens import ApiTokenError, revoke_token
+    from models import utcnow
+
+    with get_runtime().sessions() as session, session.begin():
+        try:
+            token = revoke_token(session, token_id, utcnow())
+        except ApiTokenError as error:
+            raise click.ClickException(str(error)) from None
+        revoked_at = token.revoked_at
+    click.echo(f"API token {token_id} revoked ({revoked_at:%Y-%m-%d %H:%M}Z).")
 
 
 @click.command("worker")
@@ -122,3 +184,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(create_staff_command)
     app.cli.add_command(worker_command)
     app.cli.add_command(zalo_token_command)
+    app.cli.add_command(api_token_cli)

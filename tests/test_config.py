@@ -69,3 +69,12 @@ def test_flask_refuses_to_start_with_a_clear_message(tmp_path, monkeypatch):
 
     with pytest.raises(config.ConfigError, match="is required when ZALO_APP_ID is set"):
         create_app()
+
+
+def test_env_example_documents_every_key_and_nothing_else():
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).parent.parent / ".env.example").read_text(encoding="utf-8")
+    documented = set(re.findall(r"^([A-Z_]+)=", text, re.MULTILINE))
+    assert documented == set(config.KEYS)

@@ -1,0 +1,629 @@
+"""Administration pages under /admin (administrators only): units, staff, fields, response templates.
+
+Each POST reads its form into plain values, validates all of them first and, on any error, shows
+the form again with the message next to the field and HTTP 422, having changed nothing. A valid
+change is written and committed once, logged at INFO with the administrator's staff id (never a
+password), and followed by a redirect to the list (post/redirect/get).
+
+Units form a tree: moving a unit under one of its own descendants (or itself) is refused, since
+it would detach a branch from the root and loop `cases.access.unit_scope`. The four roles are
+fixed (`Staff.ROLES`); the staff page explains each in Vietnamese.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import abort, flash, g, redirect, render_template, request, url_for
+from sqlalchemy import func, select
+from werkzeug.security import generate_password_hash
+
+from cases import staff as staff_accounts
+from cases.templates import PLACEHOLDERS, unknown_placeholders
+from cases.workflow import ACTIONS
+from handlers.console import ROLE_MEANINGS, admin_required, console_blueprint
+from handlers.console_queue import OPEN_STATUSES
+from handlers.runtime import db
+from models import Case, Field, ResponseTemplate, Staff, Unit
+
+log = logging.getLogger(__name__)
+
+bp = console_blueprint("admin", __name__)
+
+CODE_PATTERN = re.compile(r"[A-Za-z0-9._-]{2,40}")
+MAX_NAME = 200
+MAX_ORDER = 100_000
+MAX_BODY = 10_000
+REQUIRED = "Vui lòng nhập {what}."
+Errors = dict[str, str]
+
+
+@dataclass
+class FormResult:
+    """What a form carried, as text for redisplay, and what is wrong with it."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+    errors: Errors = field(default_factory=dict)
+
+
+def _text(form: Mapping[str, str], name: str, what: str, result: FormResult,
+          required: bool = True, maximum: int = MAX_NAME) -> str:
+    value = " ".join(str(form.get(name, "")).split())
+    result.values[name] = value
+    if required and not value:
+        result.errors[name] = REQUIRED.format(what=what)
+    elif len(value) > maximum:
+        result.errors[name] = f"Tối đa {maximum} ký tự."
+    return value
+
+
+def _order(form: Mapping[str, str], result: FormResult) -> int:
+    raw = str(form.get("sort_order", "")).strip() or "0"
+    result.values["sort_order"] = raw
+    if not raw.isdigit() or int(raw) > MAX_ORDER:
+        result.errors["sort_order"] = f"Thứ tự hiển thị là số nguyên từ 0 đến {MAX_ORDER}."
+        return 0
+    return int(raw)
+
+
+def _flag(form: Mapping[str, str], name: str, result: FormResult) -> bool:
+    value = form.get(name) == "1"
+    result.values[name] = value
+    return value
+
+
+def _code(form: Mapping[str, str], model: type, what: str, result: FormResult) -> str:
+    code = str(form.get("code", "")).strip()
+    result.values["code"] = code
+    if not CODE_PATTERN.fullmatch(code):
+        result.errors["code"] = (
+            f"Mã {what} gồm 2 đến 40 ký tự: chữ không dấu, số, dấu chấm, gạch ngang, gạch dưới."
+        )
+    elif db().scalar(select(model.id).where(model.code == code)) is not None:
+        result.errors["code"] = f"Mã {what} này đã có."
+    return code
+
+
+def _unit_choice(form: Mapping[str, str], name: str, result: FormResult,
+                 required: bool, what: str) -> Unit | None:
+    raw = str(form.get(name, "")).strip()
+    result.values[name] = raw
+    if not raw:
+        if required:
+            result.errors[name] = f"Vui lòng chọn {what}."
+        return None
+    unit = db().get(Unit, int(raw)) if raw.isdigit() and len(raw) < 10 else None
+    if unit is None or not unit.active:
+        result.errors[name] = f"Vui lòng chọn {what} đang hoạt động."
+        return None
+    return unit
+
+
+def _audit(event: str, **ids: Any) -> None:
+    details = " ".join(f"{key}={value}" for key, value in ids.items())
+    log.info("admin change: %s by staff_id=%s %s", event, g.staff.id, details)
+
+
+def _invalid(template: str, result: FormResult, **context: Any):
+    db().rollback()
+    return render_template(template, form=result, **context), 422
+
+
+def _all_units() -> list[Unit]:
+    return list(db().scalars(select(Unit).order_by(Unit.sort_order, Unit.name, Unit.id)))
+
+
+def _options(units: list[Unit]) -> list[tuple[int, str]]:
+    return [(unit.id, unit.name) for unit in units if unit.active]
+
+
+# Units
+
+
+@dataclass
+class UnitNode:
+    """A unit with the units directly below it."""
+
+    unit: Unit
+    children: list[UnitNode] = field(default_factory=list)
+
+
+def unit_tree(units: list[Unit]) -> list[UnitNode]:
+    """Arrange units (already in display order) as a forest under their parents."""
+    nodes = {unit.id: UnitNode(unit) for unit in units}
+    roots = []
+    for unit in units:
+        parent = nodes.get(unit.parent_id) if unit.parent_id is not None else None
+        (parent.children if parent else roots).append(nodes[unit.id])
+    return roots
+
+
+def descendants(units: list[Unit], unit_id: int) -> set[int]:
+    """Return the ids of the units below `unit_id`, at any depth."""
+    children: dict[int | None, list[int]] = {}
+    for unit in units:
+        children.setdefault(unit.parent_id, []).append(unit.id)
+    found: set[int] = set()
+    stack = list(children.get(unit_id, []))
+    while stack:
+        current = stack.pop()
+        if current not in found:
+            found.add(current)
+            stack.extend(children.get(current, []))
+    return found
+
+
+def _read_unit(form: Mapping[str, str], unit: Unit | None) -> tuple[FormResult, dict[str, Any]]:
+    result = FormResult()
+    data: dict[str, Any] = {}
+    if unit is None:
+        data["code"] = _code(form, Unit, "đơn vị", result)
+    data["name"] = _text(form, "name", "tên đơn vị", result)
+    parent = _unit_choice(form, "parent_id", result, False, "đơn vị cấp trên")
+    if parent is not None and unit is not None and (
+        parent.id == unit.id or parent.id in descendants(_all_units(), unit.id)
+    ):
+        result.errors["parent_id"] = (
+            "Không thể chuyển đơn vị vào chính nó hoặc một đơn vị cấp dưới của nó."
+        )
+    data["parent_id"] = parent.id if parent else None
+    data["sort_order"] = _order(form, result)
+    data["is_coordinator"] = _flag(form, "is_coordinator", result)
+    data["include_subunits"] = _flag(form, "include_subunits", result)
+    data["active"] = _flag(form, "active", result) if unit is not None else True
+    if unit is not None and unit.active and not data["active"]:
+        _check_unit_may_close(unit, result)
+    return result, data
+
+
+def _check_unit_may_close(unit: Unit, result: FormResult) -> None:
+    open_cases = db().scalar(
+        select(func.count())
+        .select_from(Case)
+        .where(Case.unit_id == unit.id, Case.status.in_(OPEN_STATUSES))
+    )
+    children = db().scalar(
+        select(func.count())
+        .select_from(Unit)
+        .where(Unit.parent_id == unit.id, Unit.active.is_(True))
+    )
+    if open_cases:
+        result.errors["active"] = (
+            f"Đơn vị còn {open_cases} PAKN chưa kết thúc; hãy chuyển các PAKN này trước khi "
+            "ngừng hoạt động."
+        )
+    elif children:
+        result.errors["active"] = "Đơn vị còn đơn vị cấp dưới đang hoạt động."
+
+
+def _units_page(result: FormResult | None = None, status: int = 200):
+    units = _all_units()
+    page = render_template(
+        "console/admin_units.html",
+        tree=unit_tree(units),
+        unit_options=_options(units),
+        form=result or FormResult(values={"sort_order": "0"}),
+    )
+    return page, status
+
+
+@bp.get("/units")
+@admin_required
+def units():
+    """Show the unit tree and the form creating a unit."""
+    return _units_page()
+
+
+@bp.post("/units")
+@admin_required
+def create_unit():
+    """Create a unit."""
+    result, data = _read_unit(request.form, None)
+    if result.errors:
+        db().rollback()
+        return _units_page(result, 422)
+    unit = Unit(**data)
+    db().add(unit)
+    db().commit()
+    _audit("unit created", unit_id=unit.id, code=unit.code)
+    flash(f"Đã tạo đơn vị “{unit.name}”.")
+    return redirect(url_for("admin.units"))
+
+
+def _unit_or_404(unit_id: int) -> Unit:
+    unit = db().get(Unit, unit_id)
+    if unit is None:
+        abort(404)
+    return unit
+
+
+def _unit_values(unit: Unit) -> dict[str, Any]:
+    return {
+        "name": unit.name,
+        "parent_id": str(unit.parent_id or ""),
+        "sort_order": str(unit.sort_order),
+        "is_coordinator": unit.is_coordinator,
+        "include_subunits": unit.include_subunits,
+        "active": unit.active,
+    }
+
+
+@bp.route("/units/<int:unit_id>", methods=["GET", "POST"])
+@admin_required
+def edit_unit(unit_id: int):
+    """Show or save one unit: name, parent, coordinator flag, sub-units scope, order, status."""
+    unit = _unit_or_404(unit_id)
+    units = _all_units()
+    below = descendants(units, unit.id)
+    parents = [u for u in units if u.id != unit.id and u.id not in below]
+    if request.method == "GET":
+        return render_template(
+            "console/admin_unit.html", unit=unit, unit_options=_options(parents),
+            form=FormResult(values=_unit_values(unit)),
+        )
+    result, data = _read_unit(request.form, unit)
+    if result.errors:
+        return _invalid(
+            "console/admin_unit.html", result, unit=unit, unit_options=_options(parents)
+        )
+    for name, value in data.items():
+        setattr(unit, name, value)
+    db().commit()
+    _audit("unit updated", unit_id=unit.id, parent_id=unit.parent_id, active=unit.active)
+    flash(f"Đã lưu đơn vị “{unit.name}”.")
+    return redirect(url_for("admin.units"))
+
+
+# Staff
+
+
+def _read_roles(form, result: FormResult) -> list[str]:
+    roles = [role for role in Staff.ROLES if role in form.getlist("roles")]
+    result.values["roles"] = roles
+    if not roles:
+        result.errors["roles"] = "Vui lòng chọn ít nhất một vai trò."
+    return roles
+
+
+def _password_errors(password: str) -> str | None:
+    low, high = staff_accounts.MIN_PASSWORD_LENGTH, staff_accounts.MAX_PASSWORD_LENGTH
+    if not low <= len(password) <= high:
+        return f"Mật khẩu dài từ {low} đến {high} ký tự."
+    return None
+
+
+def _read_new_staff(form) -> tuple[FormResult, dict[str, Any]]:
+    result = FormResult()
+    username = str(form.get("username", "")).strip()
+    result.values["username"] = username
+    if not staff_accounts.USERNAME_PATTERN.fullmatch(username):
+        result.errors["username"] = (
+            "Tên đăng nhập gồm 3 đến 80 ký tự: chữ thường không dấu, số, dấu chấm, gạch ngang, "
+            "gạch dưới."
+        )
+    elif db().scalar(select(Staff.id).where(Staff.username == username)) is not None:
+        result.errors["username"] = "Tên đăng nhập này đã có."
+    full_name = _text(form, "full_name", "họ và tên", result)
+    unit = _unit_choice(form, "unit_id", result, True, "đơn vị")
+    roles = _read_roles(form, result)
+    password = str(form.get("password", ""))
+    if problem := _password_errors(password):
+        result.errors["password"] = problem
+    data = {"username": username, "full_name": full_name, "unit": unit, "roles": roles,
+            "password": password}
+    return result, data
+
+
+def _staff_page(result: FormResult | None = None, status: int = 200):
+    members = db().scalars(select(Staff).order_by(Staff.active.desc(), Staff.username)).all()
+    page = render_template(
+        "console/admin_staff.html",
+        members=members,
+        unit_options=_options(_all_units()),
+        roles=Staff.ROLES,
+        role_meanings=ROLE_MEANINGS,
+        form=result or FormResult(values={"roles": []}),
+    )
+    return page, status
+
+
+@bp.get("/staff")
+@admin_required
+def staff_list():
+    """List staff accounts, explain the roles, and offer the form creating an account."""
+    return _staff_page()
+
+
+@bp.post("/staff")
+@admin_required
+def create_staff():
+    """Create a staff account in a unit with roles and an initial password."""
+    result, data = _read_new_staff(request.form)
+    if result.errors:
+        db().rollback()
+        return _staff_page(result, 422)
+    member = staff_accounts.create_staff(
+        db(), data["username"], data["full_name"], data["unit"].code, data["roles"],
+        data["password"],
+    )
+    db().commit()
+    _audit("staff created", target_staff_id=member.id, roles=member.roles)
+    flash(f"Đã tạo tài khoản “{member.username}”.")
+    return redirect(url_for("admin.staff_list"))
+
+
+def _staff_or_404(staff_id: int) -> Staff:
+    member = db().get(Staff, staff_id)
+    if member is None:
+        abort(404)
+    return member
+
+
+def _member_page(member: Staff, result: FormResult, status: int = 200,
+                 new_password: str | None = None):
+    page = render_template(
+        "console/admin_staff_member.html",
+        member=member,
+        unit_options=_options(_all_units()),
+        roles=Staff.ROLES,
+        role_meanings=ROLE_MEANINGS,
+        form=result,
+        new_password=new_password,
+    )
+    return page, status
+
+
+def _member_values(member: Staff) -> dict[str, Any]:
+    return {
+        "full_name": member.full_name,
+        "unit_id": str(member.unit_id),
+        "roles": sorted(member.role_set),
+        "active": member.active,
+    }
+
+
+@bp.route("/staff/<int:staff_id>", methods=["GET", "POST"])
+@admin_required
+def edit_staff(staff_id: int):
+    """Show or save one account: name, unit, roles, active."""
+    member = _staff_or_404(staff_id)
+    if request.method == "GET":
+        return _member_page(member, FormResult(values=_member_values(member)))
+    result = FormResult()
+    full_name = _text(request.form, "full_name", "họ và tên", result)
+    unit = _unit_choice(request.form, "unit_id", result, True, "đơn vị")
+    roles = _read_roles(request.form, result)
+    active = _flag(request.form, "active", result)
+    if member.id == g.staff.id and (not active or "admin" not in roles):
+        # An administrator locking themselves out could leave nobody to undo it.
+        result.errors["roles"] = (
+            "Không thể tự bỏ vai trò quản trị hoặc tự ngừng hoạt động tài khoản của mình."
+        )
+    if result.errors:
+        db().rollback()
+        return _member_page(member, result, 422)
+    member.full_name, member.roles, member.active = full_name, ",".join(roles), active
+    if unit is not None:
+        member.unit_id = unit.id
+    db().commit()
+    _audit("staff updated", target_staff_id=member.id, unit_id=member.unit_id,
+           roles=member.roles, active=member.active)
+    flash(f"Đã lưu tài khoản “{member.username}”.")
+    return redirect(url_for("admin.staff_list"))
+
+
+@bp.post("/staff/<int:staff_id>/password")
+@admin_required
+def reset_password(staff_id: int):
+    """Give the account a new random password, shown once on this page and never stored in clear."""
+    member = _staff_or_404(staff_id)
+    password = secrets.token_urlsafe(12)
+    member.password_hash = generate_password_hash(password, method=staff_accounts.HASH_METHOD)
+    db().commit()
+    _audit("staff password reset", target_staff_id=member.id)
+    return _member_page(member, FormResult(values=_member_values(member)), new_password=password)
+
+
+# Fields
+
+
+def _read_field(form: Mapping[str, str], existing: Field | None) -> tuple[FormResult, dict]:
+    result = FormResult()
+    data: dict[str, Any] = {}
+    if existing is None:
+        data["code"] = _code(form, Field, "lĩnh vực", result)
+    data["name"] = _text(form, "name", "tên lĩnh vực", result)
+    unit = _unit_choice(form, "default_unit_id", result, False, "đơn vị tiếp nhận mặc định")
+    data["default_unit_id"] = unit.id if unit else None
+    data["sort_order"] = _order(form, result)
+    data["active"] = _flag(form, "active", result) if existing is not None else True
+    return result, data
+
+
+def _fields_page(result: FormResult | None = None, status: int = 200):
+    page = render_template(
+        "console/admin_fields.html",
+        items=db().scalars(select(Field).order_by(Field.sort_order, Field.name)).all(),
+        unit_options=_options(_all_units()),
+        form=result or FormResult(values={"sort_order": "0"}),
+    )
+    return page, status
+
+
+@bp.get("/fields")
+@admin_required
+def fields():
+    """List the fields (lĩnh vực) and offer the form creating one."""
+    return _fields_page()
+
+
+@bp.post("/fields")
+@admin_required
+def create_field():
+    """Create a field."""
+    result, data = _read_field(request.form, None)
+    if result.errors:
+        db().rollback()
+        return _fields_page(result, 422)
+    item = Field(**data)
+    db().add(item)
+    db().commit()
+    _audit("field created", field_id=item.id, code=item.code)
+    flash(f"Đã tạo lĩnh vực “{item.name}”.")
+    return redirect(url_for("admin.fields"))
+
+
+@bp.route("/fields/<int:field_id>", methods=["GET", "POST"])
+@admin_required
+def edit_field(field_id: int):
+    """Show or save one field: name, default unit, order, active."""
+    item = db().get(Field, field_id)
+    if item is None:
+        abort(404)
+    context = {"item": item, "unit_options": _options(_all_units())}
+    if request.method == "GET":
+        values = {"name": item.name, "default_unit_id": str(item.default_unit_id or ""),
+                  "sort_order": str(item.sort_order), "active": item.active}
+        return render_template("console/admin_field.html", form=FormResult(values), **context)
+    result, data = _read_field(request.form, item)
+    if result.errors:
+        return _invalid("console/admin_field.html", result, **context)
+    for name, value in data.items():
+        setattr(item, name, value)
+    db().commit()
+    _audit("field updated", field_id=item.id, active=item.active)
+    flash(f"Đã lưu lĩnh vực “{item.name}”.")
+    return redirect(url_for("admin.fields"))
+
+
+# Response templates
+
+
+ACTION_CHOICES = [(name, action.label) for name, action in ACTIONS.items()]
+
+
+def _read_template(
+    form: Mapping[str, str], existing: bool
+) -> tuple[FormResult, dict[str, Any]]:
+    result = FormResult()
+    action = str(form.get("action", ""))
+    result.values["action"] = action
+    if action not in ACTIONS:
+        result.errors["action"] = "Vui lòng chọn thao tác."
+    raw_field = str(form.get("field_id", "")).strip()
+    result.values["field_id"] = raw_field
+    field_id = None
+    if raw_field:
+        found = db().get(Field, int(raw_field)) if raw_field.isdigit() and len(raw_field) < 10 else None
+        if found is None:
+            result.errors["field_id"] = "Lĩnh vực không tồn tại."
+        else:
+            field_id = found.id
+    title = _text(form, "title", "tên mẫu", result)
+    body = str(form.get("body", "")).replace("\r\n", "\n").strip()
+    result.values["body"] = body
+    if not body:
+        result.errors["body"] = REQUIRED.format(what="nội dung mẫu")
+    elif len(body) > MAX_BODY:
+        result.errors["body"] = f"Tối đa {MAX_BODY} ký tự."
+    elif unknown := unknown_placeholders(body):
+        names = ", ".join("{" + name + "}" for name in unknown)
+        result.errors["body"] = f"Mã thay thế không hợp lệ: {names}."
+    active = _flag(form, "active", result) if existing else True
+    data = {"action": action, "field_id": field_id, "title": title, "body": body,
+            "active": active}
+    return result, data
+
+
+def _template_context() -> dict[str, Any]:
+    all_fields = db().scalars(select(Field).order_by(Field.sort_order, Field.name)).all()
+    return {
+        "actions": ACTION_CHOICES,
+        "action_labels": dict(ACTION_CHOICES),
+        "field_options": [(item.id, item.name) for item in all_fields],
+        "field_names": {item.id: item.name for item in all_fields},
+        "placeholders": PLACEHOLDERS,
+    }
+
+
+def _templates_page(result: FormResult | None = None, status: int = 200):
+    items = db().scalars(
+        select(ResponseTemplate).order_by(ResponseTemplate.action, ResponseTemplate.title)
+    ).all()
+    page = render_template(
+        "console/admin_templates.html",
+        items=items,
+        form=result or FormResult(),
+        **_template_context(),
+    )
+    return page, status
+
+
+@bp.get("/templates")
+@admin_required
+def templates():
+    """List the response templates and offer the form creating one."""
+    return _templates_page()
+
+
+@bp.post("/templates")
+@admin_required
+def create_template():
+    """Create a response template."""
+    result, data = _read_template(request.form, existing=False)
+    if result.errors:
+        db().rollback()
+        return _templates_page(result, 422)
+    item = ResponseTemplate(**data)
+    db().add(item)
+    db().commit()
+    _audit("template created", template_id=item.id, action=item.action)
+    flash(f"Đã tạo mẫu “{item.title}”.")
+    return redirect(url_for("admin.templates"))
+
+
+def _template_or_404(template_id: int) -> ResponseTemplate:
+    item = db().get(ResponseTemplate, template_id)
+    if item is None:
+        abort(404)
+    return item
+
+
+@bp.route("/templates/<int:template_id>", methods=["GET", "POST"])
+@admin_required
+def edit_template(template_id: int):
+    """Show or save one response template."""
+    item = _template_or_404(template_id)
+    if request.method == "GET":
+        values = {"action": item.action, "field_id": str(item.field_id or ""),
+                  "title": item.title, "body": item.body, "active": item.active}
+        return render_template("console/admin_template.html", item=item,
+                               form=FormResult(values), **_template_context())
+    result, data = _read_template(request.form, existing=True)
+    if result.errors:
+        return _invalid("console/admin_template.html", result, item=item, **_template_context())
+    for name, value in data.items():
+        setattr(item, name, value)
+    db().commit()
+    _audit("template updated", template_id=item.id, action=item.action)
+    flash(f"Đã lưu mẫu “{item.title}”.")
+    return redirect(url_for("admin.templates"))
+
+
+@bp.post("/templates/<int:template_id>/delete")
+@admin_required
+def delete_template(template_id: int):
+    """Delete a response template."""
+    item = _template_or_404(template_id)
+    title = item.title
+    db().delete(item)
+    db().commit()
+    _audit("template deleted", template_id=template_id)
+    flash(f"Đã xóa mẫu “{title}”.")
+    return redirect(url_for("admin.templates"))
+

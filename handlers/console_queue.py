@@ -1,0 +1,244 @@
+"""The console queue's filters, as queries built to stay cheap on a million cases.
+
+Every query starts from `visible_cases_filter`, so a filter can only narrow what the user may see.
+The page is read with LIMIT/OFFSET on (received_at desc, id desc); the counts per status come
+from one grouped query over the same filters minus the status, and the page's total is derived
+from them, so the queue costs a fixed number of queries whatever the page holds.
+
+Text search is a case-insensitive substring match on the code, title and content. PostgreSQL's
+ILIKE folds Vietnamese capitals (Đ/đ, Ư/ư...) under a UTF-8 ctype; SQLite's LIKE folds ASCII
+only, so on SQLite both sides go through `pakn_lower` (Python's str.lower), a function
+registered on every SQLite connection by `register_sqlite_functions`.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, fields, replace
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, Engine, Select, event, func, or_, select
+from sqlalchemy.orm import Session
+
+from bot.delivery import undelivered_case_ids
+from cases.access import visible_cases_filter
+from cases.clock import LOCAL_TZ
+from models import CLOSED_STATUSES, Case, CaseStatus, Staff
+
+OPEN_FILTER = "open"
+DUE_OVERDUE = "overdue"
+DUE_SOON = "soon"
+DUE_SOON_DAYS = 3
+MAX_QUERY_LENGTH = 200
+CODE_PATTERN = re.compile(r"PAKN\.\d{8}\.\d{4,}", re.IGNORECASE)
+SQLITE_LOWER = "pakn_lower"
+OPEN_STATUSES = tuple(status for status in CaseStatus if status not in CLOSED_STATUSES)
+
+
+@dataclass(frozen=True)
+class QueueFilters:
+    """What the queue is narrowed to; empty values filter nothing."""
+
+    status: str = ""  # "", OPEN_FILTER or a CaseStatus value
+    unit_id: int | None = None
+    field_id: int | None = None
+    due: str = ""  # "", DUE_OVERDUE or DUE_SOON
+    received_from: date | None = None
+    received_to: date | None = None
+    q: str = ""
+    undelivered_only: bool = False
+
+    def without_status(self) -> QueueFilters:
+        """Return the same filters for every status (for the counts per status)."""
+        return replace(self, status="")
+
+    def as_args(self) -> dict[str, str]:
+        """Return the filters as query-string arguments (for links that keep them)."""
+        args: dict[str, str] = {}
+        for spec in fields(self):
+            value = getattr(self, spec.name)
+            if value in (None, "", False):
+                continue
+            args[ARG_NAMES[spec.name]] = _arg_text(value)
+        return args
+
+
+ARG_NAMES = {
+    "status": "status",
+    "unit_id": "unit",
+    "field_id": "field",
+    "due": "due",
+    "received_from": "from",
+    "received_to": "to",
+    "q": "q",
+    "undelivered_only": "undelivered",
+}
+
+
+def _arg_text(value: Any) -> str:
+    if value is True:
+        return "1"
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def parse_id(raw: str | None) -> int | None:
+    """Return a positive integer id from a query argument, or None."""
+    text = (raw or "").strip()
+    return int(text) if text.isdigit() and 0 < len(text) < 10 else None
+
+
+def parse_day(raw: str | None) -> date | None:
+    """Return a date typed as yyyy-mm-dd (date pickers) or dd/mm/yyyy (by hand); None if invalid."""
+    text = (raw or "").strip()
+    for pattern in ("%Y-%m-%d", "%d/%m/%Y"):
+        try:
+            return datetime.strptime(text, pattern).date()
+        except ValueError:
+            continue
+    return None
+
+
+def normalise_query(raw: str | None) -> str:
+    """Return the search text NFC-normalised, with its whitespace collapsed, bounded."""
+    text = unicodedata.normalize("NFC", " ".join((raw or "").split()))
+    return text[:MAX_QUERY_LENGTH]
+
+
+def _valid_status(status: str) -> str:
+    if status == OPEN_FILTER or status in {member.value for member in CaseStatus}:
+        return status
+    return ""
+
+
+def filters_from_args(args: Any) -> tuple[QueueFilters, list[str]]:
+    """Read the queue filters from request arguments; also return the names of invalid dates."""
+    invalid: list[str] = []
+    days: dict[str, date | None] = {}
+    for name in ("from", "to"):
+        raw = (args.get(name) or "").strip()
+        days[name] = parse_day(raw) if raw else None
+        if raw and days[name] is None:
+            invalid.append(name)
+    due = args.get("due", "")
+    filters = QueueFilters(
+        status=_valid_status(args.get("status", "")),
+        unit_id=parse_id(args.get("unit")),
+        field_id=parse_id(args.get("field")),
+        due=due if due in (DUE_OVERDUE, DUE_SOON) else "",
+        received_from=days["from"],
+        received_to=days["to"],
+        q=normalise_query(args.get("q")),
+        undelivered_only=args.get("undelivered") == "1",
+    )
+    return filters, invalid
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def search_clause(q: str, dialect: str) -> ColumnElement[bool]:
+    """Return the clause matching `q` in the code, title or content, ignoring case."""
+    if CODE_PATTERN.fullmatch(q):
+        # A whole code: one lookup in the unique index instead of a scan.
+        return Case.code == q.upper()
+    columns = (Case.code, Case.title, Case.content)
+    if dialect == "sqlite":
+        pattern = f"%{_escape_like(q.lower())}%"
+        lower = getattr(func, SQLITE_LOWER)
+        return or_(*(lower(column).like(pattern, escape="\\") for column in columns))
+    pattern = f"%{_escape_like(q)}%"
+    return or_(*(column.ilike(pattern, escape="\\") for column in columns))
+
+
+def status_clause(status: str) -> ColumnElement[bool] | None:
+    """Return the clause selecting `status` ("open": every open status), or None for all."""
+    if status == OPEN_FILTER:
+        return Case.status.in_(OPEN_STATUSES)
+    if status in {member.value for member in CaseStatus}:
+        return Case.status == CaseStatus(status)
+    return None
+
+
+def local_midnight(day: date) -> datetime:
+    """Return the aware moment when `day` starts in Vietnam."""
+    return datetime.combine(day, time(), tzinfo=LOCAL_TZ)
+
+
+def filter_clauses(
+    session: Session, staff: Staff, filters: QueueFilters, today: date
+) -> list[ColumnElement[bool]]:
+    """Return the WHERE clauses of `filters` for `staff`, the visibility rule first."""
+    clauses: list[ColumnElement[bool]] = [visible_cases_filter(staff, session)]
+    by_status = status_clause(filters.status)
+    if by_status is not None:
+        clauses.append(by_status)
+    if filters.unit_id is not None:
+        clauses.append(Case.unit_id == filters.unit_id)
+    if filters.field_id is not None:
+        clauses.append(Case.field_id == filters.field_id)
+    if filters.due == DUE_OVERDUE:
+        clauses += [Case.status.in_(OPEN_STATUSES), Case.answer_due_on < today]
+    elif filters.due == DUE_SOON:
+        clauses += [
+            Case.status.in_(OPEN_STATUSES),
+            Case.answer_due_on >= today,
+            Case.answer_due_on <= today + timedelta(days=DUE_SOON_DAYS),
+        ]
+    if filters.received_from is not None:
+        clauses.append(Case.received_at >= local_midnight(filters.received_from))
+    if filters.received_to is not None:
+        clauses.append(Case.received_at < local_midnight(filters.received_to + timedelta(days=1)))
+    if filters.q:
+        clauses.append(search_clause(filters.q, session.get_bind().dialect.name))
+    if filters.undelivered_only:
+        clauses.append(Case.id.in_(undelivered_case_ids()))
+    return clauses
+
+
+def queue_query(session: Session, staff: Staff, filters: QueueFilters, today: date) -> Select:
+    """Return the query of the cases `staff` may see under `filters`, newest first."""
+    return (
+        select(Case)
+        .where(*filter_clauses(session, staff, filters, today))
+        .order_by(Case.received_at.desc(), Case.id.desc())
+    )
+
+
+def status_counts(
+    session: Session, staff: Staff, filters: QueueFilters, today: date
+) -> dict[CaseStatus, int]:
+    """Count the cases per status under `filters`, ignoring their status, in one grouped query."""
+    clauses = filter_clauses(session, staff, filters.without_status(), today)
+    rows = session.execute(select(Case.status, func.count()).where(*clauses).group_by(Case.status))
+    counts = dict.fromkeys(CaseStatus, 0)
+    for status, number in rows:
+        counts[CaseStatus(status)] = number
+    return counts
+
+
+def total_for(status: str, counts: dict[CaseStatus, int]) -> int:
+    """Return how many cases the status filter keeps, from the counts per status."""
+    if status == OPEN_FILTER:
+        return sum(counts[member] for member in OPEN_STATUSES)
+    if status:
+        return counts[CaseStatus(status)]
+    return sum(counts.values())
+
+
+def _lower(value: str | None) -> str | None:
+    return value.lower() if value is not None else None
+
+
+def register_sqlite_functions(engine: Engine) -> None:
+    """Give every new SQLite connection of `engine` the Unicode-aware `pakn_lower`."""
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:
+        dbapi_connection.create_function(SQLITE_LOWER, 1, _lower, deterministic=True)
