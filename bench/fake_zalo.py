@@ -75,10 +75,12 @@ class FakeZalo:
             body = self._send(request.headers.get("access_token", ""), request.get_json())
         elif path == "/_stats":
             with self.state.lock:
-                body = {"sent": sum(self.state.sends.values()),
-                        "duplicates": sum(n - 1 for n in self.state.sends.values() if n > 1),
-                        "rate_limited": self.state.rate_limited,
-                        "token_refused": self.state.token_refused}
+                body = {
+                    "sent": sum(self.state.sends.values()),
+                    "duplicates": sum(n - 1 for n in self.state.sends.values() if n > 1),
+                    "rate_limited": self.state.rate_limited,
+                    "token_refused": self.state.token_refused,
+                }
         else:
             body = {"error": -201, "message": f"unknown path {path}"}
         return Response(json.dumps(body), content_type="application/json")(environ, start_response)
@@ -157,10 +159,16 @@ def main() -> None:
     parser.add_argument("--access-token", default="bench-access")
     parser.add_argument("--refresh-token", default="bench-refresh")
     args = parser.parse_args()
-    fake = FakeZalo(FakeZaloState(access_token=args.access_token,
-                                  refresh_token=args.refresh_token, per_minute=args.per_minute))
-    server = make_server("127.0.0.1", args.port, fake, threaded=True,
-                         request_handler=UnderscoreHeaderHandler)
+    fake = FakeZalo(
+        FakeZaloState(
+            access_token=args.access_token,
+            refresh_token=args.refresh_token,
+            per_minute=args.per_minute,
+        )
+    )
+    server = make_server(
+        "127.0.0.1", args.port, fake, threaded=True, request_handler=UnderscoreHeaderHandler
+    )
     server.serve_forever()
 
 

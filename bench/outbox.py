@@ -42,12 +42,20 @@ ACCESS, REFRESH = "bench-access", "bench-refresh"
 def app_config(url: str, zalo: str, per_minute: int) -> dict:
     """The configuration of a dispatcher process."""
     return {
-        "DATABASE_URL": url, "SECRET_KEY": "bench", "ZALO_APP_ID": "bench-app",
-        "ZALO_APP_SECRET": "s", "ZALO_OA_SECRET_KEY": "k", "ZALO_OA_ID": "1",
-        "ZALO_ACCESS_TOKEN": ACCESS, "ZALO_REFRESH_TOKEN": REFRESH,
+        "DATABASE_URL": url,
+        "SECRET_KEY": "bench",
+        "ZALO_APP_ID": "bench-app",
+        "ZALO_APP_SECRET": "s",
+        "ZALO_OA_SECRET_KEY": "k",
+        "ZALO_OA_ID": "1",
+        "ZALO_ACCESS_TOKEN": ACCESS,
+        "ZALO_REFRESH_TOKEN": REFRESH,
         "TOKEN_ENCRYPTION_KEY": Fernet.generate_key().decode(),
-        "ZALO_API_BASE": zalo, "ZALO_OAUTH_BASE": zalo, "ZALO_BUSINESS_API_BASE": zalo,
-        "ZALO_RATE_LIMIT_PER_MINUTE": per_minute, "DISPATCH_AFTER_COMMIT": "off",
+        "ZALO_API_BASE": zalo,
+        "ZALO_OAUTH_BASE": zalo,
+        "ZALO_BUSINESS_API_BASE": zalo,
+        "ZALO_RATE_LIMIT_PER_MINUTE": per_minute,
+        "DISPATCH_AFTER_COMMIT": "off",
         "LOG_LEVEL": "WARNING",
     }
 
@@ -92,16 +100,34 @@ def _dispatcher(config: dict, seconds: float, ready, counts) -> None:
 
 def _remaining(runtime) -> int:
     with runtime.sessions() as session:
-        return session.scalar(select(func.count()).select_from(OutboxMessage)
-                              .where(OutboxMessage.state == OutboxState.PENDING)) or 0
+        return (
+            session.scalar(
+                select(func.count())
+                .select_from(OutboxMessage)
+                .where(OutboxMessage.state == OutboxState.PENDING)
+            )
+            or 0
+        )
 
 
 def run(db: str, dispatchers: int, count: int, per_minute: int, seconds: float) -> dict:
     """One measured run; returns the figures."""
     port = free_port()
     fake = subprocess.Popen(
-        [sys.executable, "-m", "bench.fake_zalo", "--port", str(port), "--per-minute",
-         str(per_minute), "--access-token", ACCESS, "--refresh-token", REFRESH])
+        [
+            sys.executable,
+            "-m",
+            "bench.fake_zalo",
+            "--port",
+            str(port),
+            "--per-minute",
+            str(per_minute),
+            "--access-token",
+            ACCESS,
+            "--refresh-token",
+            REFRESH,
+        ]
+    )
     zalo = f"http://127.0.0.1:{port}"
     try:
         _wait_for(zalo)
@@ -111,9 +137,10 @@ def run(db: str, dispatchers: int, count: int, per_minute: int, seconds: float) 
             config = app_config(url, zalo, per_minute)
             context = multiprocessing.get_context("spawn")
             counts, ready = context.Queue(), context.Barrier(dispatchers + 1)
-            processes = [context.Process(target=_dispatcher,
-                                         args=(config, seconds, ready, counts))
-                         for _ in range(dispatchers)]
+            processes = [
+                context.Process(target=_dispatcher, args=(config, seconds, ready, counts))
+                for _ in range(dispatchers)
+            ]
             for process in processes:
                 process.start()
             ready.wait(timeout=120)
@@ -125,12 +152,18 @@ def run(db: str, dispatchers: int, count: int, per_minute: int, seconds: float) 
             stats = json.loads(urllib.request.urlopen(f"{zalo}/_stats", timeout=5).read())
             engine = make_engine(url)
             with engine.connect() as conn:
-                sent_rows = conn.scalar(select(func.count()).select_from(OutboxMessage).where(
-                    OutboxMessage.state == OutboxState.SENT))
+                sent_rows = conn.scalar(
+                    select(func.count())
+                    .select_from(OutboxMessage)
+                    .where(OutboxMessage.state == OutboxState.SENT)
+                )
                 # Exact figures from the ledger itself: when each row was recorded as sent.
                 window_end = datetime.fromtimestamp(start + seconds, UTC)
-                in_window = conn.scalar(select(func.count()).select_from(OutboxMessage).where(
-                    OutboxMessage.sent_at <= window_end))
+                in_window = conn.scalar(
+                    select(func.count())
+                    .select_from(OutboxMessage)
+                    .where(OutboxMessage.sent_at <= window_end)
+                )
                 last = conn.scalar(select(func.max(OutboxMessage.sent_at)))
             engine.dispose()
     finally:
@@ -140,9 +173,17 @@ def run(db: str, dispatchers: int, count: int, per_minute: int, seconds: float) 
         measured, duration = in_window, seconds
     else:  # count-bound run: until the last message
         measured, duration = sent_rows, (last.timestamp() - start) if last else elapsed
-    return {"db": db, "limit": per_minute, "dispatchers": dispatchers, "queued": count,
-            "sent": sent, "sent_rows": sent_rows, "seconds": duration,
-            "rate": measured / duration if duration else 0.0, "zalo": stats}
+    return {
+        "db": db,
+        "limit": per_minute,
+        "dispatchers": dispatchers,
+        "queued": count,
+        "sent": sent,
+        "sent_rows": sent_rows,
+        "seconds": duration,
+        "rate": measured / duration if duration else 0.0,
+        "zalo": stats,
+    }
 
 
 def _wait_for(base: str) -> None:
@@ -158,8 +199,9 @@ def _wait_for(base: str) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run both measurements and print a table."""
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--db", choices=("postgresql", "sqlite"), default="postgresql")
     parser.add_argument("--dispatchers", type=int, default=4)
     parser.add_argument("--messages", type=int, default=6000)
@@ -170,21 +212,54 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"machine: {machine['nproc']} cores, {machine['cpu']}, Python {machine['python']}")
     free = run(args.db, args.dispatchers, args.messages, 0, 120)
     # Enough queued that the limiter, not the queue, decides the pace for the whole window.
-    limited = run(args.db, args.dispatchers, int(4000 * args.limited_seconds / 60 * 1.5), 4000,
-                  args.limited_seconds)
+    limited = run(
+        args.db,
+        args.dispatchers,
+        int(4000 * args.limited_seconds / 60 * 1.5),
+        4000,
+        args.limited_seconds,
+    )
     rows = []
     for result in (free, limited):
         limit = result["limit"]
         share = f"{result['rate'] * 60 / limit:.3f}" if limit else "-"
-        rows.append([result["db"], limit or "none", result["dispatchers"], result["sent"],
-                     f"{result['seconds']:.1f}", f"{result['rate']:.0f}", share,
-                     result["zalo"]["rate_limited"], result["zalo"]["duplicates"]])
-    print(markdown_table(["db", "limit/min", "dispatchers", "sent", "seconds", "msg/s",
-                          "share of limit", "-32 answers", "sent twice"], rows))
-    ok = (free["rate"] >= 500 and limited["rate"] * 60 / 4000 >= 0.95
-          and limited["zalo"]["rate_limited"] == 0
-          and free["zalo"]["duplicates"] == 0 and limited["zalo"]["duplicates"] == 0
-          and free["sent_rows"] == args.messages)
+        rows.append(
+            [
+                result["db"],
+                limit or "none",
+                result["dispatchers"],
+                result["sent"],
+                f"{result['seconds']:.1f}",
+                f"{result['rate']:.0f}",
+                share,
+                result["zalo"]["rate_limited"],
+                result["zalo"]["duplicates"],
+            ]
+        )
+    print(
+        markdown_table(
+            [
+                "db",
+                "limit/min",
+                "dispatchers",
+                "sent",
+                "seconds",
+                "msg/s",
+                "share of limit",
+                "-32 answers",
+                "sent twice",
+            ],
+            rows,
+        )
+    )
+    ok = (
+        free["rate"] >= 500
+        and limited["rate"] * 60 / 4000 >= 0.95
+        and limited["zalo"]["rate_limited"] == 0
+        and free["zalo"]["duplicates"] == 0
+        and limited["zalo"]["duplicates"] == 0
+        and free["sent_rows"] == args.messages
+    )
     print("aims met" if ok else "aims NOT met")
     return 0
 

@@ -84,8 +84,13 @@ def in_window(citizen: Citizen, now: datetime) -> bool:
     return last is not None and now - last < WINDOW - WINDOW_MARGIN
 
 
-def plan(kind: MessageKind, citizen: Citizen, now: datetime,
-         templates: dict[MessageKind, Template], window_closed: bool = False) -> Plan:
+def plan(
+    kind: MessageKind,
+    citizen: Citizen,
+    now: datetime,
+    templates: dict[MessageKind, Template],
+    window_closed: bool = False,
+) -> Plan:
     """Choose the channel for one message to `citizen` now."""
     reachable_in_chat = citizen.unreachable_reason is None
     if reachable_in_chat and not window_closed and in_window(citizen, now):

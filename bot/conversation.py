@@ -225,8 +225,9 @@ def _command(incoming: Incoming) -> str | None:
     return COMMANDS.get(incoming.norm)
 
 
-def _run_command(ctx: Context, command: str, state: str, steps: dict[str, Step],
-                 incoming: Incoming) -> str:
+def _run_command(
+    ctx: Context, command: str, state: str, steps: dict[str, Step], incoming: Incoming
+) -> str:
     in_flow = steps[state].in_flow
     if command == "cancel":
         had_draft = in_flow or SUSPENDED in ctx.draft

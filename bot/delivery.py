@@ -82,8 +82,15 @@ def enqueue(
 ) -> OutboxMessage:
     """Add one message to the outbox in the caller's transaction."""
     now = now or utcnow()
-    row = OutboxMessage(citizen_id=citizen_id, case_id=case_id, kind=kind, payload=message,
-                        queued_at=now, next_attempt_at=now, created_at=now)
+    row = OutboxMessage(
+        citizen_id=citizen_id,
+        case_id=case_id,
+        kind=kind,
+        payload=message,
+        queued_at=now,
+        next_attempt_at=now,
+        created_at=now,
+    )
     session.add(row)
     return row
 
@@ -159,8 +166,9 @@ def release_held(session: Session, citizen: Citizen, now: datetime) -> int:
     for row in held:
         row.state = OutboxState.PENDING
         row.next_attempt_at = now
-    notice = enqueue(session, citizen.id, messages.text(texts.HELD_NOTICE.format(count=len(held))),
-                     now=now)
+    notice = enqueue(
+        session, citizen.id, messages.text(texts.HELD_NOTICE.format(count=len(held))), now=now
+    )
     # Just before the oldest held row, so the notice is read first.
     notice.queued_at = held[0].queued_at - timedelta(milliseconds=1)
     return len(held)
@@ -225,7 +233,7 @@ class Dispatcher:
                     sent += 1
                 self._finish(claim, outcome.values)
                 if not outcome.go_on:
-                    self._release(claims[index + 1:])
+                    self._release(claims[index + 1 :])
                     return sent
         return sent
 
@@ -238,8 +246,9 @@ class Dispatcher:
         with self.sessions() as session:
             citizen_ids = session.scalars(
                 select(OutboxMessage.citizen_id)
-                .where(OutboxMessage.state == OutboxState.PENDING,
-                       OutboxMessage.next_attempt_at <= now)
+                .where(
+                    OutboxMessage.state == OutboxState.PENDING, OutboxMessage.next_attempt_at <= now
+                )
                 .group_by(OutboxMessage.citizen_id)
                 .order_by(func.min(OutboxMessage.queued_at))
                 .limit(limit)
@@ -252,10 +261,16 @@ class Dispatcher:
         with self.sessions() as session, session.begin():
             result = session.execute(
                 update(OutboxMessage)
-                .where(OutboxMessage.state == OutboxState.SENDING,
-                       OutboxMessage.claimed_at < now - STUCK_AFTER)
-                .values(state=OutboxState.PENDING, claim_token=None, next_attempt_at=now,
-                        last_error="interrupted while sending; Zalo did not echo it: sent again")
+                .where(
+                    OutboxMessage.state == OutboxState.SENDING,
+                    OutboxMessage.claimed_at < now - STUCK_AFTER,
+                )
+                .values(
+                    state=OutboxState.PENDING,
+                    claim_token=None,
+                    next_attempt_at=now,
+                    last_error="interrupted while sending; Zalo did not echo it: sent again",
+                )
             )
             count = result.rowcount or 0
         if count:
@@ -277,9 +292,16 @@ class Dispatcher:
             if locked is None:
                 return []
             rows = session.execute(
-                select(OutboxMessage.id, OutboxMessage.state, OutboxMessage.next_attempt_at,
-                       OutboxMessage.kind, OutboxMessage.payload, OutboxMessage.case_id,
-                       OutboxMessage.upload_id, OutboxMessage.uploaded_at)
+                select(
+                    OutboxMessage.id,
+                    OutboxMessage.state,
+                    OutboxMessage.next_attempt_at,
+                    OutboxMessage.kind,
+                    OutboxMessage.payload,
+                    OutboxMessage.case_id,
+                    OutboxMessage.upload_id,
+                    OutboxMessage.uploaded_at,
+                )
                 .where(OutboxMessage.citizen_id == citizen_id, OutboxMessage.state.in_(ACTIVE))
                 .order_by(OutboxMessage.queued_at, OutboxMessage.id)
                 .limit(size)
@@ -295,14 +317,29 @@ class Dispatcher:
             session.execute(
                 update(OutboxMessage)
                 .where(OutboxMessage.id.in_([row.id for row in due]))
-                .values(state=OutboxState.SENDING, attempts=OutboxMessage.attempts + 1,
-                        claimed_at=now, claim_token=token)
+                .values(
+                    state=OutboxState.SENDING,
+                    attempts=OutboxMessage.attempts + 1,
+                    claimed_at=now,
+                    claim_token=token,
+                )
             )
             citizen = session.get(Citizen, citizen_id)
             assert citizen is not None
             session.expunge(citizen)
-            return [Claim(row.id, token, row.kind, dict(row.payload), row.case_id, row.upload_id,
-                          row.uploaded_at, citizen) for row in due]
+            return [
+                Claim(
+                    row.id,
+                    token,
+                    row.kind,
+                    dict(row.payload),
+                    row.case_id,
+                    row.upload_id,
+                    row.uploaded_at,
+                    citizen,
+                )
+                for row in due
+            ]
 
     def _release(self, claims: list[Claim]) -> None:
         """Give back claimed rows that were not tried (an earlier row must be retried first)."""
@@ -311,10 +348,13 @@ class Dispatcher:
         with self.sessions() as session, session.begin():
             session.execute(
                 update(OutboxMessage)
-                .where(OutboxMessage.id.in_([c.row_id for c in claims]),
-                       OutboxMessage.claim_token == claims[0].token)
-                .values(state=OutboxState.PENDING, claim_token=None,
-                        attempts=OutboxMessage.attempts - 1)
+                .where(
+                    OutboxMessage.id.in_([c.row_id for c in claims]),
+                    OutboxMessage.claim_token == claims[0].token,
+                )
+                .values(
+                    state=OutboxState.PENDING, claim_token=None, attempts=OutboxMessage.attempts - 1
+                )
             )
 
     def _finish(self, claim: Claim, values: dict[str, Any]) -> None:
@@ -341,8 +381,11 @@ class Dispatcher:
         citizen_update: dict[str, Any] | None = None
         for _ in range(3):  # the plan may change once or twice (window closed, unreachable)
             if route.channel is Channel.HOLD:
-                reason = (HoldReason.UNREACHABLE if claim.citizen.unreachable_reason
-                          else HoldReason.OUTSIDE_WINDOW)
+                reason = (
+                    HoldReason.UNREACHABLE
+                    if claim.citizen.unreachable_reason
+                    else HoldReason.OUTSIDE_WINDOW
+                )
                 return self._held(reason, now, citizen_update)
             try:
                 result, upload = self._send(claim, route)
@@ -358,14 +401,24 @@ class Dispatcher:
                 continue
             except TokenUnavailableError:
                 # Not the row's fault: put it back untouched until an OA admin reconnects.
-                return Outcome({"state": OutboxState.PENDING, "claim_token": None,
-                                "attempts": OutboxMessage.attempts - 1}, go_on=False)
+                return Outcome(
+                    {
+                        "state": OutboxState.PENDING,
+                        "claim_token": None,
+                        "attempts": OutboxMessage.attempts - 1,
+                    },
+                    go_on=False,
+                )
             except ZaloError as error:
                 return self._failure(claim, error, now, citizen_update)
             values: dict[str, Any] = {
-                "state": OutboxState.SENT, "channel": route.channel.value,
-                "zalo_message_id": result.message_id or None, "sent_at": now,
-                "last_error": None, "last_error_code": None, "held_reason": None,
+                "state": OutboxState.SENT,
+                "channel": route.channel.value,
+                "zalo_message_id": result.message_id or None,
+                "sent_at": now,
+                "last_error": None,
+                "last_error_code": None,
+                "held_reason": None,
                 "held_since": None,
             }
             if upload is not None:
@@ -375,29 +428,42 @@ class Dispatcher:
             return Outcome(values, go_on=True)
         return self._failure(claim, last_error, now, citizen_update)
 
-    def _held(self, reason: HoldReason, now: datetime,
-              citizen_update: dict[str, Any] | None) -> Outcome:
-        values: dict[str, Any] = {"state": OutboxState.HELD, "held_reason": reason,
-                                  "held_since": now, "claim_token": None}
+    def _held(
+        self, reason: HoldReason, now: datetime, citizen_update: dict[str, Any] | None
+    ) -> Outcome:
+        values: dict[str, Any] = {
+            "state": OutboxState.HELD,
+            "held_reason": reason,
+            "held_since": now,
+            "claim_token": None,
+        }
         if citizen_update:
             values["_citizen"] = citizen_update
         # The citizen's later rows are planned the same way and held behind this one, in order.
         return Outcome(values, go_on=True)
 
-    def _failure(self, claim: Claim, error: ZaloError, now: datetime,
-                 citizen_update: dict[str, Any] | None) -> Outcome:
-        values: dict[str, Any] = {"last_error_code": error.code, "last_error": str(error)[:1000],
-                                  "claim_token": None}
+    def _failure(
+        self, claim: Claim, error: ZaloError, now: datetime, citizen_update: dict[str, Any] | None
+    ) -> Outcome:
+        values: dict[str, Any] = {
+            "last_error_code": error.code,
+            "last_error": str(error)[:1000],
+            "claim_token": None,
+        }
         if citizen_update:
             values["_citizen"] = citizen_update
         if isinstance(error, OutOfQuotaError):
             self.on_alert("quota", f"Zalo: hết hạn mức gửi tin ({error.code}).")
-            values.update(state=OutboxState.HELD, held_reason=HoldReason.OUT_OF_QUOTA,
-                          held_since=now)
+            values.update(
+                state=OutboxState.HELD, held_reason=HoldReason.OUT_OF_QUOTA, held_since=now
+            )
             return Outcome(values, go_on=True)
         if isinstance(error, NightTimeError):
-            values.update(state=OutboxState.PENDING, next_attempt_at=next_morning(now),
-                          attempts=OutboxMessage.attempts - 1)
+            values.update(
+                state=OutboxState.PENDING,
+                next_attempt_at=next_morning(now),
+                attempts=OutboxMessage.attempts - 1,
+            )
             return Outcome(values, go_on=False)
         if isinstance(error, RateLimitedError):
             self.limiter.penalize()
@@ -407,8 +473,9 @@ class Dispatcher:
             log.warning("outbox row %s: %s, retry later", claim.row_id, type(error).__name__)
             return Outcome(values, go_on=False)
         values["state"] = OutboxState.FAILED
-        log.error("outbox row %s failed: %s (code %s)", claim.row_id, type(error).__name__,
-                  error.code)
+        log.error(
+            "outbox row %s failed: %s (code %s)", claim.row_id, type(error).__name__, error.code
+        )
         # A failed row is visible to staff and must not block the citizen's later messages.
         return Outcome(values, go_on=True)
 
@@ -444,8 +511,7 @@ class Dispatcher:
                 if fallback is None:
                     raise
                 # Not every OA accepts button templates; the numbered list in the text works.
-                log.warning("button template refused for outbox row %s; sent as text",
-                            claim.row_id)
+                log.warning("button template refused for outbox row %s; sent as text", claim.row_id)
                 self.limiter.acquire()
                 return self.zalo.send_message(citizen.zalo_user_id, messages.text(fallback)), upload
         template = route.template
@@ -454,23 +520,29 @@ class Dispatcher:
         self.limiter.acquire()
         if route.channel is Channel.TEMPLATE:
             assert template.uid_template_id
-            return self.zalo.send_template(citizen.zalo_user_id, template.uid_template_id,
-                                           data), None
+            return self.zalo.send_template(
+                citizen.zalo_user_id, template.uid_template_id, data
+            ), None
         assert template.phone_template_id and citizen.phone
         return self.zalo.send_template_by_phone(
-            international_phone(citizen.phone), template.phone_template_id, data,
+            international_phone(citizen.phone),
+            template.phone_template_id,
+            data,
             tracking_id=f"pakn-outbox-{claim.row_id}",
         ), None
 
-    def _materialize(self, claim: Claim, force_upload: bool = False
-                     ) -> tuple[dict[str, Any], str | None]:
+    def _materialize(
+        self, claim: Claim, force_upload: bool = False
+    ) -> tuple[dict[str, Any], str | None]:
         """The Zalo message for a row: our bookkeeping keys removed, files uploaded when needed."""
         message = {k: v for k, v in claim.payload.items() if not k.startswith("_")}
         spec = claim.payload.get("_upload")
         if not spec:
             return message, None
         upload_id = claim.upload_id
-        fresh = claim.uploaded_at is not None and self.clock() - claim.uploaded_at < UPLOAD_VALID_FOR
+        fresh = (
+            claim.uploaded_at is not None and self.clock() - claim.uploaded_at < UPLOAD_VALID_FOR
+        )
         if force_upload or not upload_id or not fresh:
             content = Path(spec["path"]).read_bytes()
             self.limiter.acquire()
@@ -479,7 +551,9 @@ class Dispatcher:
             else:
                 upload_id = self.zalo.upload_file(content, spec["name"], spec["content_type"])
         if spec["media_type"] == "image":
-            return messages.image(attachment_id=upload_id, caption=message.get("text", "")), upload_id
+            return messages.image(
+                attachment_id=upload_id, caption=message.get("text", "")
+            ), upload_id
         return messages.file(upload_id), upload_id
 
 
@@ -490,8 +564,11 @@ def undelivered_rows():
     reached = (OutboxState.SENT, OutboxState.DELIVERED, OutboxState.SEEN)
     superseded = (
         select(later.id)
-        .where(later.case_id == OutboxMessage.case_id, later.id > OutboxMessage.id,
-               later.state.in_(reached))
+        .where(
+            later.case_id == OutboxMessage.case_id,
+            later.id > OutboxMessage.id,
+            later.state.in_(reached),
+        )
         .exists()
     )
     return (OutboxMessage.case_id.is_not(None)) & (

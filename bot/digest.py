@@ -43,10 +43,18 @@ def post_held_digest(session: Session, now: datetime) -> bool:
         for case, _citizen, row in items
     ]
     body = "\n".join(
-        ["Các thông báo sau chưa đến được người dân qua Zalo; đề nghị liên hệ bằng điện thoại:",
-         *lines]
+        [
+            "Các thông báo sau chưa đến được người dân qua Zalo; đề nghị liên hệ bằng điện thoại:",
+            *lines,
+        ]
     )
     day = local_date(now)
-    return post_notice(session, "held_digest", "coordinator",
-                       f"{len(items)} thông báo chưa gửi được ({day:%d/%m/%Y})", body, now,
-                       dedup_key=f"held_digest:{day.isoformat()}")
+    return post_notice(
+        session,
+        "held_digest",
+        "coordinator",
+        f"{len(items)} thông báo chưa gửi được ({day:%d/%m/%Y})",
+        body,
+        now,
+        dedup_key=f"held_digest:{day.isoformat()}",
+    )

@@ -204,7 +204,7 @@ ADD_MENU = "Xem danh mục"
 ADD_NOTED = (
     'Đã bổ sung vào PAKN {code}. Ông/Bà có thể gửi thêm nội dung hoặc ảnh; gõ "xong" khi hoàn tất.'
 )
-ADD_MORE_NOTED = "Đã bổ sung vào PAKN {code}. Gõ \"xong\" khi hoàn tất."
+ADD_MORE_NOTED = 'Đã bổ sung vào PAKN {code}. Gõ "xong" khi hoàn tất.'
 ADD_DONE = "Cảm ơn Ông/Bà. Thông tin bổ sung đã được chuyển đến cán bộ xử lý PAKN {code}."
 INFO_SAVED = "Cảm ơn Ông/Bà đã cung cấp thông tin liên hệ."
 
@@ -220,7 +220,6 @@ STEP_HELP = {
 def number(value: int) -> str:
     """Format a whole number the Vietnamese way: 5.000."""
     return f"{value:,}".replace(",", ".")
-
 
 
 # --- Delivery ---------------------------------------------------------------------------------

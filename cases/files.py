@@ -36,8 +36,15 @@ class FileRejectedError(ValueError):
     """The file is not accepted; the message is Vietnamese, for the form or the API."""
 
 
-def store_answer_file(session: Session, case: Case, file_name: str, content: bytes,
-                      storage_dir: Path, max_bytes: int, now: datetime) -> CaseAttachment:
+def store_answer_file(
+    session: Session,
+    case: Case,
+    file_name: str,
+    content: bytes,
+    storage_dir: Path,
+    max_bytes: int,
+    now: datetime,
+) -> CaseAttachment:
     """Check and store a file attached to the case's answer."""
     suffix = Path(file_name).suffix.lower()
     content_type = ALLOWED_TYPES.get(suffix)
@@ -55,10 +62,17 @@ def store_answer_file(session: Session, case: Case, file_name: str, content: byt
     path = folder / f"{secrets.token_hex(8)}-{safe_name[-100:]}"
     path.write_bytes(content)
     attachment = CaseAttachment(
-        case_id=case.id, media_type="image" if content_type.startswith("image/") else "file",
-        origin="answer", source_url=f"staff-upload:{safe_name}", file_name=Path(file_name).name[:255],
-        declared_size=len(content), stored_size=len(content), content_type=content_type,
-        storage_path=str(path), state=AttachmentState.STORED, created_at=now,
+        case_id=case.id,
+        media_type="image" if content_type.startswith("image/") else "file",
+        origin="answer",
+        source_url=f"staff-upload:{safe_name}",
+        file_name=Path(file_name).name[:255],
+        declared_size=len(content),
+        stored_size=len(content),
+        content_type=content_type,
+        storage_path=str(path),
+        state=AttachmentState.STORED,
+        created_at=now,
     )
     session.add(attachment)
     session.flush()

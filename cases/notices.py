@@ -11,19 +11,35 @@ from sqlalchemy.orm import Session
 from models import StaffNotice
 
 
-def post_notice(session: Session, kind: str, role: str, title: str, body: str, now: datetime,
-                dedup_key: str | None = None, unit_id: int | None = None) -> bool:
+def post_notice(
+    session: Session,
+    kind: str,
+    role: str,
+    title: str,
+    body: str,
+    now: datetime,
+    dedup_key: str | None = None,
+    unit_id: int | None = None,
+) -> bool:
     """Add a notice unless one with the same `dedup_key` exists; True if added."""
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    stmt = insert(StaffNotice).values(kind=kind, role=role, unit_id=unit_id, title=title,
-                                      body=body, dedup_key=dedup_key, created_at=now)
+    stmt = insert(StaffNotice).values(
+        kind=kind,
+        role=role,
+        unit_id=unit_id,
+        title=title,
+        body=body,
+        dedup_key=dedup_key,
+        created_at=now,
+    )
     if dedup_key is not None:
         stmt = stmt.on_conflict_do_nothing(index_elements=[StaffNotice.dedup_key])
     return session.execute(stmt.returning(StaffNotice.id)).scalar_one_or_none() is not None
 
 
-def notices_for(session: Session, roles: frozenset[str], unit_id: int | None,
-                limit: int = 20) -> list[StaffNotice]:
+def notices_for(
+    session: Session, roles: frozenset[str], unit_id: int | None, limit: int = 20
+) -> list[StaffNotice]:
     """The newest notices addressed to any of `roles` (for the unit, or for every unit)."""
     stmt = (
         select(StaffNotice)

@@ -26,19 +26,19 @@ UPLOADABLE = {
     "application/pdf": ("file", 5 * 1024 * 1024),
     "application/msword": ("file", 5 * 1024 * 1024),
     "application/vnd.openxmlformats-officedocument.wordprocessingml.document": (
-        "file", 5 * 1024 * 1024),
+        "file",
+        5 * 1024 * 1024,
+    ),
     "text/csv": ("file", 5 * 1024 * 1024),
 }
 
 TEXTS: dict[str, str] = {
-    "rejected": (
-        "PAKN {code} không được tiếp nhận.\nLý do: {reason}\n{note}"
-    ),
+    "rejected": ("PAKN {code} không được tiếp nhận.\nLý do: {reason}\n{note}"),
     "transferred": "PAKN {code} đã được chuyển đến {unit} để xem xét, xử lý.",
     "accepted": "PAKN {code} đang được {unit} xử lý.",
     "info_requested": (
         "Để xử lý PAKN {code}, {unit} đề nghị Ông/Bà bổ sung thông tin:\n{note}\n"
-        "Ông/Bà trả lời ngay trong cuộc trò chuyện này; gõ \"xong\" khi đã gửi đủ."
+        'Ông/Bà trả lời ngay trong cuộc trò chuyện này; gõ "xong" khi đã gửi đủ.'
     ),
     "progress": "Cập nhật tiến độ PAKN {code}:\n{note}",
     "answered": "Kết quả trả lời PAKN {code} ({title}):\n\n{answer}",
@@ -99,8 +99,12 @@ def notify(session: Session, case: Case, event: str, now: datetime, **values: An
     """Queue the message for `event` to the case's citizen; return the number of rows queued."""
     if case.citizen_id is None:
         return 0  # received on paper, by phone or email: staff inform the citizen that way
-    fields = {"code": case.code, "title": case.title, "unit": case.unit.name if case.unit else "",
-              **values}
+    fields = {
+        "code": case.code,
+        "title": case.title,
+        "unit": case.unit.name if case.unit else "",
+        **values,
+    }
     text = TEXTS[event].format(**fields).strip()
     kind = KINDS.get(event, MessageKind.STATUS_UPDATE)
     context = context_of(case)
@@ -123,10 +127,15 @@ def notify_answer(session: Session, case: Case, now: datetime) -> int:
         rows += notify(session, case, "answer_files", now, count=len(sendable))
     for attachment in sendable:
         media_type, _limit = UPLOADABLE[attachment.content_type or ""]
-        payload = {"_upload": {"path": attachment.storage_path, "media_type": media_type,
-                               "name": attachment.file_name or Path(attachment.storage_path).name,
-                               "content_type": attachment.content_type},
-                   "_context": context_of(case)}
+        payload = {
+            "_upload": {
+                "path": attachment.storage_path,
+                "media_type": media_type,
+                "name": attachment.file_name or Path(attachment.storage_path).name,
+                "content_type": attachment.content_type,
+            },
+            "_context": context_of(case),
+        }
         _queue(session, case, payload, MessageKind.ANSWER, now)
         rows += 1
     if others:
@@ -140,8 +149,17 @@ def _uploadable(attachment: CaseAttachment) -> bool:
     return spec is not None and (attachment.stored_size or 0) <= spec[1]
 
 
-def _queue(session: Session, case: Case, payload: dict[str, Any], kind: MessageKind,
-           now: datetime) -> None:
-    session.add(OutboxMessage(citizen_id=case.citizen_id, case_id=case.id, kind=kind,
-                              payload=payload, queued_at=now, next_attempt_at=now,
-                              created_at=now))
+def _queue(
+    session: Session, case: Case, payload: dict[str, Any], kind: MessageKind, now: datetime
+) -> None:
+    session.add(
+        OutboxMessage(
+            citizen_id=case.citizen_id,
+            case_id=case.id,
+            kind=kind,
+            payload=payload,
+            queued_at=now,
+            next_attempt_at=now,
+            created_at=now,
+        )
+    )

@@ -21,8 +21,17 @@ from cases import access, notifications
 from models import Case, CaseEvent, CaseStatus, Staff, Unit
 
 S = CaseStatus
-OPEN = frozenset({S.RECEIVED, S.TRANSFERRED, S.PROCESSING, S.AWAITING_INFO, S.ANSWER_DRAFTED,
-                  S.ANSWER_APPROVED, S.ESCALATED})
+OPEN = frozenset(
+    {
+        S.RECEIVED,
+        S.TRANSFERRED,
+        S.PROCESSING,
+        S.AWAITING_INFO,
+        S.ANSWER_DRAFTED,
+        S.ANSWER_APPROVED,
+        S.ESCALATED,
+    }
+)
 COORDINATOR = frozenset({"coordinator"})
 UNIT_STAFF = frozenset({"handler", "leader"})
 LEADERS = frozenset({"leader"})
@@ -78,7 +87,8 @@ class Action:
     own_unit: bool  # the actor must work in the case's unit (handlers and leaders)
     needs: tuple[str, ...] = ()
     apply: Callable[[Session, Case, Staff, dict[str, Any], datetime], str | None] = field(
-        default=lambda *_: None)
+        default=lambda *_: None
+    )
     visible: bool = True  # shown on the citizen's timeline
 
 
@@ -90,10 +100,15 @@ class Settings:
 
 
 def _require_text(data: dict[str, Any], key: str, label: str, minimum: int = 5) -> str:
-    value = " ".join(str(data.get(key) or "").split()) if key != "answer" else str(
-        data.get(key) or "").strip()
+    value = (
+        " ".join(str(data.get(key) or "").split())
+        if key != "answer"
+        else str(data.get(key) or "").strip()
+    )
     if len(value) < minimum:
-        raise InvalidInputError(f"missing_{key}", f"Vui lòng nhập {label} (tối thiểu {minimum} ký tự).")
+        raise InvalidInputError(
+            f"missing_{key}", f"Vui lòng nhập {label} (tối thiểu {minimum} ký tự)."
+        )
     return value
 
 
@@ -226,46 +241,191 @@ ANSWER_STATES = frozenset({S.ANSWER_DRAFTED, S.ANSWER_APPROVED})
 ACTIONS: dict[str, Action] = {
     a.name: a
     for a in (
-        Action("reject", "Không tiếp nhận", frozenset({S.RECEIVED}), S.REJECTED, COORDINATOR,
-               False, ("reason",), _reject),
-        Action("transfer", "Chuyển đơn vị xử lý", frozenset({S.RECEIVED}), S.TRANSFERRED,
-               COORDINATOR, False, ("unit_id",), _transfer),
-        Action("handle_own", "Tự xử lý", frozenset({S.RECEIVED}), S.PROCESSING, COORDINATOR,
-               False, (), _handle_own),
-        Action("accept", "Nhận xử lý", frozenset({S.TRANSFERRED}), S.PROCESSING, UNIT_STAFF,
-               True, (), _accept),
-        Action("return_to_coordinator", "Trả lại đầu mối (sai thẩm quyền)",
-               frozenset({S.TRANSFERRED}), S.RECEIVED, UNIT_STAFF, True, ("note",),
-               _return_to_coordinator, visible=False),
-        Action("request_info", "Đề nghị bổ sung thông tin", frozenset({S.PROCESSING}),
-               S.AWAITING_INFO, ANY_HANDLER, True, ("note",), _request_info),
-        Action("resume", "Tiếp tục xử lý", frozenset({S.AWAITING_INFO, S.ESCALATED}),
-               S.PROCESSING, ANY_HANDLER, True, (), _resume),
-        Action("draft_answer", "Lưu dự thảo trả lời", frozenset({S.PROCESSING, S.ANSWER_DRAFTED}),
-               S.ANSWER_DRAFTED, ANY_HANDLER, True, ("answer",), _draft_answer, visible=False),
-        Action("approve", "Phê duyệt và gửi trả lời", frozenset({S.ANSWER_DRAFTED}), S.ANSWERED,
-               LEADERS, True, (), _approve_and_send),
-        Action("approve_for_check", "Phê duyệt, chuyển đầu mối kiểm tra",
-               frozenset({S.ANSWER_DRAFTED}), S.ANSWER_APPROVED, LEADERS, True, (), _approve,
-               visible=False),
-        Action("check_answer", "Kiểm tra, đồng ý và gửi trả lời", frozenset({S.ANSWER_APPROVED}),
-               S.ANSWERED, COORDINATOR, False, (), _send_answer),
-        Action("return_answer", "Trả lại dự thảo", ANSWER_STATES, S.PROCESSING,
-               frozenset({"leader", "coordinator"}), True, ("note",), _return_answer,
-               visible=False),
-        Action("publish", "Công khai kết quả", frozenset({S.ANSWERED}), S.PUBLISHED, COORDINATOR,
-               False, (), _publish),
-        Action("escalate", "Báo cáo cấp có thẩm quyền", OPEN - {S.ESCALATED}, S.ESCALATED,
-               COORDINATOR, False, ("target", "note"), _escalate),
-        Action("merge", "Gộp vào PAKN khác", OPEN, S.MERGED, COORDINATOR, False,
-               ("target_code",), _merge),
-        Action("reopen", "Mở lại", frozenset({S.ANSWERED, S.PUBLISHED}), S.PROCESSING,
-               COORDINATOR, False, ("note",), _reopen),
-        Action("progress", "Cập nhật tiến độ cho người dân", OPEN - {S.RECEIVED}, None,
-               ANY_HANDLER, True,
-               ("note",), _progress),
-        Action("comment", "Ý kiến nội bộ", OPEN | {S.ANSWERED, S.PUBLISHED, S.REJECTED, S.MERGED},
-               None, ANY_HANDLER, True, ("note",), _comment, visible=False),
+        Action(
+            "reject",
+            "Không tiếp nhận",
+            frozenset({S.RECEIVED}),
+            S.REJECTED,
+            COORDINATOR,
+            False,
+            ("reason",),
+            _reject,
+        ),
+        Action(
+            "transfer",
+            "Chuyển đơn vị xử lý",
+            frozenset({S.RECEIVED}),
+            S.TRANSFERRED,
+            COORDINATOR,
+            False,
+            ("unit_id",),
+            _transfer,
+        ),
+        Action(
+            "handle_own",
+            "Tự xử lý",
+            frozenset({S.RECEIVED}),
+            S.PROCESSING,
+            COORDINATOR,
+            False,
+            (),
+            _handle_own,
+        ),
+        Action(
+            "accept",
+            "Nhận xử lý",
+            frozenset({S.TRANSFERRED}),
+            S.PROCESSING,
+            UNIT_STAFF,
+            True,
+            (),
+            _accept,
+        ),
+        Action(
+            "return_to_coordinator",
+            "Trả lại đầu mối (sai thẩm quyền)",
+            frozenset({S.TRANSFERRED}),
+            S.RECEIVED,
+            UNIT_STAFF,
+            True,
+            ("note",),
+            _return_to_coordinator,
+            visible=False,
+        ),
+        Action(
+            "request_info",
+            "Đề nghị bổ sung thông tin",
+            frozenset({S.PROCESSING}),
+            S.AWAITING_INFO,
+            ANY_HANDLER,
+            True,
+            ("note",),
+            _request_info,
+        ),
+        Action(
+            "resume",
+            "Tiếp tục xử lý",
+            frozenset({S.AWAITING_INFO, S.ESCALATED}),
+            S.PROCESSING,
+            ANY_HANDLER,
+            True,
+            (),
+            _resume,
+        ),
+        Action(
+            "draft_answer",
+            "Lưu dự thảo trả lời",
+            frozenset({S.PROCESSING, S.ANSWER_DRAFTED}),
+            S.ANSWER_DRAFTED,
+            ANY_HANDLER,
+            True,
+            ("answer",),
+            _draft_answer,
+            visible=False,
+        ),
+        Action(
+            "approve",
+            "Phê duyệt và gửi trả lời",
+            frozenset({S.ANSWER_DRAFTED}),
+            S.ANSWERED,
+            LEADERS,
+            True,
+            (),
+            _approve_and_send,
+        ),
+        Action(
+            "approve_for_check",
+            "Phê duyệt, chuyển đầu mối kiểm tra",
+            frozenset({S.ANSWER_DRAFTED}),
+            S.ANSWER_APPROVED,
+            LEADERS,
+            True,
+            (),
+            _approve,
+            visible=False,
+        ),
+        Action(
+            "check_answer",
+            "Kiểm tra, đồng ý và gửi trả lời",
+            frozenset({S.ANSWER_APPROVED}),
+            S.ANSWERED,
+            COORDINATOR,
+            False,
+            (),
+            _send_answer,
+        ),
+        Action(
+            "return_answer",
+            "Trả lại dự thảo",
+            ANSWER_STATES,
+            S.PROCESSING,
+            frozenset({"leader", "coordinator"}),
+            True,
+            ("note",),
+            _return_answer,
+            visible=False,
+        ),
+        Action(
+            "publish",
+            "Công khai kết quả",
+            frozenset({S.ANSWERED}),
+            S.PUBLISHED,
+            COORDINATOR,
+            False,
+            (),
+            _publish,
+        ),
+        Action(
+            "escalate",
+            "Báo cáo cấp có thẩm quyền",
+            OPEN - {S.ESCALATED},
+            S.ESCALATED,
+            COORDINATOR,
+            False,
+            ("target", "note"),
+            _escalate,
+        ),
+        Action(
+            "merge",
+            "Gộp vào PAKN khác",
+            OPEN,
+            S.MERGED,
+            COORDINATOR,
+            False,
+            ("target_code",),
+            _merge,
+        ),
+        Action(
+            "reopen",
+            "Mở lại",
+            frozenset({S.ANSWERED, S.PUBLISHED}),
+            S.PROCESSING,
+            COORDINATOR,
+            False,
+            ("note",),
+            _reopen,
+        ),
+        Action(
+            "progress",
+            "Cập nhật tiến độ cho người dân",
+            OPEN - {S.RECEIVED},
+            None,
+            ANY_HANDLER,
+            True,
+            ("note",),
+            _progress,
+        ),
+        Action(
+            "comment",
+            "Ý kiến nội bộ",
+            OPEN | {S.ANSWERED, S.PUBLISHED, S.REJECTED, S.MERGED},
+            None,
+            ANY_HANDLER,
+            True,
+            ("note",),
+            _comment,
+            visible=False,
+        ),
     )
 }
 
@@ -279,10 +439,13 @@ def _may(staff: Staff, case: Case, action: Action, session: Session) -> bool:
     return not action.own_unit or access.works_on(session, staff, case)
 
 
-def allowed_actions(session: Session, staff: Staff, case: Case,
-                    settings: Settings = Settings()) -> list[Action]:
+def allowed_actions(
+    session: Session, staff: Staff, case: Case, settings: Settings = Settings()
+) -> list[Action]:
     """The actions this staff member may take on this case now (for forms and the API)."""
-    return [a for a in ACTIONS.values() if _applies(a, case, settings) and _may(staff, case, a, session)]
+    return [
+        a for a in ACTIONS.values() if _applies(a, case, settings) and _may(staff, case, a, session)
+    ]
 
 
 def _applies(action: Action, case: Case, settings: Settings) -> bool:
@@ -296,8 +459,15 @@ def _applies(action: Action, case: Case, settings: Settings) -> bool:
     return True
 
 
-def perform(session: Session, case: Case, staff: Staff, name: str, data: dict[str, Any],
-            now: datetime, settings: Settings = Settings()) -> CaseEvent:
+def perform(
+    session: Session,
+    case: Case,
+    staff: Staff,
+    name: str,
+    data: dict[str, Any],
+    now: datetime,
+    settings: Settings = Settings(),
+) -> CaseEvent:
     """Take action `name` on `case` as `staff`; raise WorkflowError and change nothing if refused."""
     action = ACTIONS.get(name)
     if action is None:
@@ -309,7 +479,7 @@ def perform(session: Session, case: Case, staff: Staff, name: str, data: dict[st
     if not _applies(action, case, settings):
         raise WorkflowError(
             "invalid_transition",
-            f"Không thể \"{action.label}\" khi PAKN đang ở trạng thái hiện tại.",
+            f'Không thể "{action.label}" khi PAKN đang ở trạng thái hiện tại.',
         )
     from_status = case.status
     with session.begin_nested():  # an input error inside an effect undoes the effect
@@ -317,9 +487,17 @@ def perform(session: Session, case: Case, staff: Staff, name: str, data: dict[st
         if action.target is not None:
             case.status = action.target
         case.updated_at = now
-        event = CaseEvent(case_id=case.id, at=now, action=action.name, actor=f"staff:{staff.id}",
-                          staff_id=staff.id, from_status=from_status.value,
-                          to_status=case.status.value, note=note, visible_to_citizen=action.visible)
+        event = CaseEvent(
+            case_id=case.id,
+            at=now,
+            action=action.name,
+            actor=f"staff:{staff.id}",
+            staff_id=staff.id,
+            from_status=from_status.value,
+            to_status=case.status.value,
+            note=note,
+            visible_to_citizen=action.visible,
+        )
         session.add(event)
         session.flush()
     return event
@@ -331,8 +509,16 @@ def citizen_replied(session: Session, case: Case, now: datetime) -> bool:
         return False
     case.status = S.PROCESSING
     case.updated_at = now
-    session.add(CaseEvent(case_id=case.id, at=now, action="info_received", actor="citizen",
-                          from_status=S.AWAITING_INFO.value, to_status=S.PROCESSING.value))
+    session.add(
+        CaseEvent(
+            case_id=case.id,
+            at=now,
+            action="info_received",
+            actor="citizen",
+            from_status=S.AWAITING_INFO.value,
+            to_status=S.PROCESSING.value,
+        )
+    )
     notifications.notify(session, case, "resumed", now)
     session.flush()
     return True

@@ -69,9 +69,14 @@ def init_app(app: Flask) -> None:
         sessions=sessions,
         zalo=zalo,
         tokens=tokens,
-        dispatcher=Dispatcher(sessions, zalo, tokens, limiter,
-                              templates=load_templates(config["ZALO_TEMPLATES"]),
-                              on_alert=lambda kind, text: alert(sessions, kind, text)),
+        dispatcher=Dispatcher(
+            sessions,
+            zalo,
+            tokens,
+            limiter,
+            templates=load_templates(config["ZALO_TEMPLATES"]),
+            on_alert=lambda kind, text: alert(sessions, kind, text),
+        ),
         executor=executor,
     )
     app.teardown_appcontext(_close_session)
@@ -84,8 +89,15 @@ def alert(sessions: sessionmaker[Session], kind: str, text: str) -> None:
 
     now = utcnow()
     with sessions() as session, session.begin():
-        post_notice(session, kind, "coordinator", "Cảnh báo gửi tin Zalo", text, now,
-                    dedup_key=f"{kind}:{now:%Y%m%d%H}")
+        post_notice(
+            session,
+            kind,
+            "coordinator",
+            "Cảnh báo gửi tin Zalo",
+            text,
+            now,
+            dedup_key=f"{kind}:{now:%Y%m%d%H}",
+        )
 
 
 def get_runtime(app: Flask | None = None) -> Runtime:

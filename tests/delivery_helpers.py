@@ -10,12 +10,22 @@ from handlers.runtime import get_runtime
 from models import Citizen, Conversation, MessageKind, OutboxMessage, utcnow
 
 
-def make_citizen(session, zalo_id: str = "2468458835291979220", *, days_since: float = 0,
-                 phone: str | None = None, consent: bool = False) -> Citizen:
+def make_citizen(
+    session,
+    zalo_id: str = "2468458835291979220",
+    *,
+    days_since: float = 0,
+    phone: str | None = None,
+    consent: bool = False,
+) -> Citizen:
     """A citizen whose last interaction was `days_since` days ago (and their conversation)."""
     now = utcnow()
-    citizen = Citizen(zalo_user_id=zalo_id, last_interaction_at=now - timedelta(days=days_since),
-                      phone=phone, consent_at=now if consent else None)
+    citizen = Citizen(
+        zalo_user_id=zalo_id,
+        last_interaction_at=now - timedelta(days=days_since),
+        phone=phone,
+        consent_at=now if consent else None,
+    )
     session.add(citizen)
     session.flush()
     session.add(Conversation(citizen_id=citizen.id, state="idle", draft={}, updated_at=now))
@@ -23,9 +33,15 @@ def make_citizen(session, zalo_id: str = "2468458835291979220", *, days_since: f
     return citizen
 
 
-def queue(session, citizen: Citizen, *texts: str, kind: MessageKind = MessageKind.REPLY,
-          case_id: int | None = None, context: dict | None = None,
-          at: datetime | None = None) -> list[OutboxMessage]:
+def queue(
+    session,
+    citizen: Citizen,
+    *texts: str,
+    kind: MessageKind = MessageKind.REPLY,
+    case_id: int | None = None,
+    context: dict | None = None,
+    at: datetime | None = None,
+) -> list[OutboxMessage]:
     """Queue text messages for a citizen and commit."""
     rows = []
     for text in texts:

@@ -29,11 +29,16 @@ from tests.delivery_helpers import dispatcher, make_citizen, queue, states
 USER = "2468458835291979220"
 TEMPLATE_URL = f"{API_BASE}/v3.0/oa/message/template"
 PHONE_URL = "https://business.openapi.zalo.me/message/template"
-TEMPLATES = json.dumps({
-    "answer": {"uid": "tpl-uid-answer", "phone": "tpl-zns-answer",
-               "data": {"ma_pakn": "{case_code}", "trang_thai": "{status}"}},
-    "status_update": {"phone": "tpl-zns-status", "data": {"ma_pakn": "{case_code}"}},
-})
+TEMPLATES = json.dumps(
+    {
+        "answer": {
+            "uid": "tpl-uid-answer",
+            "phone": "tpl-zns-answer",
+            "data": {"ma_pakn": "{case_code}", "trang_thai": "{status}"},
+        },
+        "status_update": {"phone": "tpl-zns-status", "data": {"ma_pakn": "{case_code}"}},
+    }
+)
 
 
 def error_body(code: int) -> dict:
@@ -42,9 +47,13 @@ def error_body(code: int) -> dict:
 
 @pytest.mark.parametrize(
     ("code", "state", "retried"),
-    [(-32, OutboxState.PENDING, True), (-200, OutboxState.PENDING, True),
-     (-201, OutboxState.FAILED, False), (-210, OutboxState.FAILED, False),
-     (-999, OutboxState.FAILED, False)],
+    [
+        (-32, OutboxState.PENDING, True),
+        (-200, OutboxState.PENDING, True),
+        (-201, OutboxState.FAILED, False),
+        (-210, OutboxState.FAILED, False),
+        (-999, OutboxState.FAILED, False),
+    ],
 )
 def test_error_codes_retry_or_fail_with_the_reason_kept(app, session, zalo, code, state, retried):
     citizen = make_citizen(session)
@@ -58,8 +67,9 @@ def test_error_codes_retry_or_fail_with_the_reason_kept(app, session, zalo, code
     assert zalo.sent == []
 
 
-@pytest.mark.parametrize("failure", [requests.ConnectionError("refused"), requests.Timeout(),
-                                     "http500"])
+@pytest.mark.parametrize(
+    "failure", [requests.ConnectionError("refused"), requests.Timeout(), "http500"]
+)
 def test_transport_errors_and_5xx_are_retried_with_backoff(app, session, failure):
     citizen = make_citizen(session)
     [row] = queue(session, citizen, "Xin chào")
@@ -174,13 +184,26 @@ def test_inside_the_window_a_consultation_message(app, session, zalo):
 def test_outside_the_window_a_template_by_user_id(make_app, session, zalo):
     app = make_app(ZALO_TEMPLATES=TEMPLATES)
     citizen = make_citizen(session, days_since=8)
-    [row] = queue(session, citizen, "Kết quả", kind=MessageKind.ANSWER,
-                  context={"case_code": "PAKN.20261127.0001", "status": "Đã trả lời"})
-    zalo.mock.post(TEMPLATE_URL, json={"error": 0, "data": {"message_id": "tpl-1"}},
-                   match=[responses.matchers.json_params_matcher({
-                       "user_id": USER, "template_id": "tpl-uid-answer",
-                       "template_data": {"ma_pakn": "PAKN.20261127.0001",
-                                         "trang_thai": "Đã trả lời"}})])
+    [row] = queue(
+        session,
+        citizen,
+        "Kết quả",
+        kind=MessageKind.ANSWER,
+        context={"case_code": "PAKN.20261127.0001", "status": "Đã trả lời"},
+    )
+    zalo.mock.post(
+        TEMPLATE_URL,
+        json={"error": 0, "data": {"message_id": "tpl-1"}},
+        match=[
+            responses.matchers.json_params_matcher(
+                {
+                    "user_id": USER,
+                    "template_id": "tpl-uid-answer",
+                    "template_data": {"ma_pakn": "PAKN.20261127.0001", "trang_thai": "Đã trả lời"},
+                }
+            )
+        ],
+    )
     dispatcher(app).dispatch_citizen(citizen.id)
     session.refresh(row)
     assert row.state is OutboxState.SENT and row.channel == "template"
@@ -190,14 +213,28 @@ def test_outside_the_window_a_template_by_user_id(make_app, session, zalo):
 def test_outside_the_window_by_phone_when_consented(make_app, session, zalo):
     app = make_app(ZALO_TEMPLATES=TEMPLATES)
     citizen = make_citizen(session, days_since=30, phone="0912345678", consent=True)
-    [row] = queue(session, citizen, "Cập nhật", kind=MessageKind.STATUS_UPDATE,
-                  context={"case_code": "PAKN.20261127.0002"})
-    zalo.mock.post(PHONE_URL, json={"error": 0, "data": {"msg_id": "zns-9"}},
-                   match=[responses.matchers.json_params_matcher({
-                       "phone": "84912345678", "template_id": "tpl-zns-status",
-                       "template_data": {"ma_pakn": "PAKN.20261127.0002"},
-                       "tracking_id": f"pakn-outbox-{row.id}"}),
-                          responses.matchers.header_matcher({"access_token": "test-access-token"})])
+    [row] = queue(
+        session,
+        citizen,
+        "Cập nhật",
+        kind=MessageKind.STATUS_UPDATE,
+        context={"case_code": "PAKN.20261127.0002"},
+    )
+    zalo.mock.post(
+        PHONE_URL,
+        json={"error": 0, "data": {"msg_id": "zns-9"}},
+        match=[
+            responses.matchers.json_params_matcher(
+                {
+                    "phone": "84912345678",
+                    "template_id": "tpl-zns-status",
+                    "template_data": {"ma_pakn": "PAKN.20261127.0002"},
+                    "tracking_id": f"pakn-outbox-{row.id}",
+                }
+            ),
+            responses.matchers.header_matcher({"access_token": "test-access-token"}),
+        ],
+    )
     dispatcher(app).dispatch_citizen(citizen.id)
     session.refresh(row)
     assert row.state is OutboxState.SENT and row.channel == "phone"
@@ -223,13 +260,12 @@ def test_zalo_says_window_closed_then_template(make_app, session, zalo):
     assert row.state is OutboxState.SENT and row.channel == "template"
 
 
-def test_held_rows_are_announced_and_delivered_first_when_the_citizen_writes(
-    app, session, zalo
-):
+def test_held_rows_are_announced_and_delivered_first_when_the_citizen_writes(app, session, zalo):
     citizen = make_citizen(session, days_since=10)
     early = utcnow() - timedelta(days=2)
-    rows = queue(session, citizen, "Kết quả trả lời PAKN", "Đã công khai", kind=MessageKind.ANSWER,
-                 at=early)
+    rows = queue(
+        session, citizen, "Kết quả trả lời PAKN", "Đã công khai", kind=MessageKind.ANSWER, at=early
+    )
     dispatcher(app).dispatch_citizen(citizen.id)
     assert states(session, rows) == [OutboxState.HELD, OutboxState.HELD]
     assert rows[0].held_since is not None and zalo.sent == []
@@ -265,8 +301,9 @@ def test_dispatcher_killed_after_the_send_is_reconciled_by_zalos_echo(
     session.refresh(row)
     assert row.state is OutboxState.SENDING and len(zalo.sent) == 1
 
-    echo = Webhook(app.test_client()).envelope("oa", "oa_send_text",
-                                               {"msg_id": "mid1", "text": "Mã PAKN của Ông/Bà"})
+    echo = Webhook(app.test_client()).envelope(
+        "oa", "oa_send_text", {"msg_id": "mid1", "text": "Mã PAKN của Ông/Bà"}
+    )
     echo["sender"], echo["recipient"] = {"id": "oa"}, {"id": USER}
     assert Webhook(app.test_client()).post(echo).status_code == 200
     session.refresh(row)
@@ -320,11 +357,22 @@ def test_held_answers_are_listed_for_coordinators_once_a_day(app, session, zalo)
     session.commit()
     citizen = make_citizen(session, days_since=9)
     field = session.scalars(select(Field)).first()
-    case = submit_case(session, Submission(
-        kind=CaseKind.FEEDBACK, field_id=field.id, unit_id=field.default_unit_id,
-        title="Đèn đường hỏng", content="Đèn đường hỏng đã một tuần",
-        contact_name="Nguyễn Văn An", contact_phone="0912345678", contact_address="Hà Nội",
-    ), citizen.id, utcnow(), 20)
+    case = submit_case(
+        session,
+        Submission(
+            kind=CaseKind.FEEDBACK,
+            field_id=field.id,
+            unit_id=field.default_unit_id,
+            title="Đèn đường hỏng",
+            content="Đèn đường hỏng đã một tuần",
+            contact_name="Nguyễn Văn An",
+            contact_phone="0912345678",
+            contact_address="Hà Nội",
+        ),
+        citizen.id,
+        utcnow(),
+        20,
+    )
     session.commit()
     queue(session, citizen, "Kết quả", kind=MessageKind.ANSWER, case_id=case.id)
     dispatcher(app).dispatch_citizen(citizen.id)
@@ -359,11 +407,22 @@ def test_a_failure_later_made_good_no_longer_counts_as_undelivered(app, session,
     seed_reference_data(session)
     session.commit()
     field = session.scalars(select(Field)).first()
-    case = submit_case(session, Submission(
-        kind=CaseKind.FEEDBACK, field_id=field.id, unit_id=field.default_unit_id,
-        title="Đèn đường hỏng", content="Đèn đường hỏng đã một tuần",
-        contact_name="Nguyễn Văn An", contact_phone="0912345678", contact_address="Hà Nội",
-    ), citizen.id, utcnow(), 20)
+    case = submit_case(
+        session,
+        Submission(
+            kind=CaseKind.FEEDBACK,
+            field_id=field.id,
+            unit_id=field.default_unit_id,
+            title="Đèn đường hỏng",
+            content="Đèn đường hỏng đã một tuần",
+            contact_name="Nguyễn Văn An",
+            contact_phone="0912345678",
+            contact_address="Hà Nội",
+        ),
+        citizen.id,
+        utcnow(),
+        20,
+    )
     session.commit()
     [failed] = queue(session, citizen, "Kết quả", kind=MessageKind.ANSWER, case_id=case.id)
     zalo.fail_next(error_body(-201))

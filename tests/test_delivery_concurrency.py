@@ -40,8 +40,9 @@ def seed_rows(session, citizens: int, per_citizen: int) -> None:
 
 @pytest.fixture
 def fake_zalo():
-    fake = FakeZalo(FakeZaloState(access_token="test-access-token",
-                                  refresh_token="test-refresh-token"))
+    fake = FakeZalo(
+        FakeZaloState(access_token="test-access-token", refresh_token="test-refresh-token")
+    )
     url = fake.serve()
     yield fake, url
     fake.stop()
@@ -73,8 +74,14 @@ def test_four_dispatchers_send_two_thousand_rows_exactly_once_in_order(
         by_citizen[user_id].append(text)
     assert all(texts == sorted(texts) for texts in by_citizen.values())  # order kept
     assert len(by_citizen) == 100
-    assert session.scalar(select(func.count()).select_from(OutboxMessage)
-                          .where(OutboxMessage.state == OutboxState.SENT)) == 2000
+    assert (
+        session.scalar(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(OutboxMessage.state == OutboxState.SENT)
+        )
+        == 2000
+    )
 
 
 def _race_for_the_token(config: dict, citizen_id: int, barrier, results) -> None:
@@ -89,8 +96,9 @@ def _race_for_the_token(config: dict, citizen_id: int, barrier, results) -> None
     runtime.engine.dispose()
 
 
-def test_eight_processes_hitting_216_refresh_exactly_once(make_app, session, fake_zalo, tmp_path,
-                                                         database_url):
+def test_eight_processes_hitting_216_refresh_exactly_once(
+    make_app, session, fake_zalo, tmp_path, database_url
+):
     fake, url = fake_zalo
     app = make_app(ZALO_API_BASE=url, ZALO_OAUTH_BASE=url)
     get_runtime(app).tokens.access_token()  # seed the stored pair from the configuration
@@ -101,8 +109,10 @@ def test_eight_processes_hitting_216_refresh_exactly_once(make_app, session, fak
 
     context = multiprocessing.get_context("spawn")
     barrier, queue = context.Barrier(8), context.Queue()
-    processes = [context.Process(target=_race_for_the_token, args=(config, cid, barrier, queue))
-                 for cid in citizen_ids]
+    processes = [
+        context.Process(target=_race_for_the_token, args=(config, cid, barrier, queue))
+        for cid in citizen_ids
+    ]
     for process in processes:
         process.start()
     results = [queue.get(timeout=120) for _ in processes]

@@ -23,8 +23,9 @@ class FakeClock:
 
 
 def limiter(app, clock: FakeClock, per_minute: int = 600) -> RateLimiter:
-    return RateLimiter(get_runtime(app).sessions, per_minute, safety=1.0, clock=clock,
-                       sleep=clock.sleep)
+    return RateLimiter(
+        get_runtime(app).sessions, per_minute, safety=1.0, clock=clock, sleep=clock.sleep
+    )
 
 
 def test_a_minute_grants_at_most_the_limit(app):

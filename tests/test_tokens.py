@@ -23,7 +23,8 @@ NEW_PAIR = {"access_token": "new-access", "refresh_token": "new-refresh", "expir
 def refresh_matchers(refresh_token: str = "test-refresh-token"):
     return [
         responses.matchers.urlencoded_params_matcher(
-            {"app_id": APP_ID, "grant_type": "refresh_token", "refresh_token": refresh_token}),
+            {"app_id": APP_ID, "grant_type": "refresh_token", "refresh_token": refresh_token}
+        ),
         responses.matchers.header_matcher({"secret_key": "test-app-secret"}),
     ]
 
@@ -42,11 +43,17 @@ def test_reactive_refresh_on_216_then_one_retry(app, session):
     citizen = make_citizen(session)
     [row] = queue(session, citizen, "Xin chào")
     with responses.RequestsMock() as mock:
-        mock.post(CS_URL, json={"error": -216, "message": "Access token is invalid"},
-                  match=[responses.matchers.header_matcher({"access_token": "test-access-token"})])
+        mock.post(
+            CS_URL,
+            json={"error": -216, "message": "Access token is invalid"},
+            match=[responses.matchers.header_matcher({"access_token": "test-access-token"})],
+        )
         mock.post(OAUTH_URL, json=NEW_PAIR, match=refresh_matchers())
-        mock.post(CS_URL, json={"error": 0, "data": {"message_id": "m1"}},
-                  match=[responses.matchers.header_matcher({"access_token": "new-access"})])
+        mock.post(
+            CS_URL,
+            json={"error": 0, "data": {"message_id": "m1"}},
+            match=[responses.matchers.header_matcher({"access_token": "new-access"})],
+        )
         dispatcher(app).dispatch_citizen(citizen.id)
     assert states(session, [row]) == [OutboxState.SENT]
     stored = session.get(ZaloToken, 1)
@@ -60,7 +67,9 @@ def test_no_refresh_when_someone_else_already_refreshed(app, session):
     assert tokens.access_token() == "test-access-token"
     tokens.replace(TokenPair("fresh-access", "fresh-refresh", 90000), "refresh")
     with responses.RequestsMock():  # a refresh call would fail the test
-        assert tokens.refresh_if_current(get_runtime(app).zalo, "test-access-token") == "fresh-access"
+        assert (
+            tokens.refresh_if_current(get_runtime(app).zalo, "test-access-token") == "fresh-access"
+        )
 
 
 def test_retry_happens_once_only(app, session):
@@ -93,8 +102,14 @@ def test_refused_refresh_token_stops_sending_and_keeps_everything(app, session, 
     rows = queue(session, citizen, "một", "hai")
     with responses.RequestsMock() as mock, caplog.at_level(logging.ERROR):
         mock.post(CS_URL, json={"error": -216, "message": "invalid"})
-        mock.post(OAUTH_URL, json={"error": -14020, "error_name": "Invalid refresh token",
-                                   "error_description": "Refresh token is invalid"})
+        mock.post(
+            OAUTH_URL,
+            json={
+                "error": -14020,
+                "error_name": "Invalid refresh token",
+                "error_description": "Refresh token is invalid",
+            },
+        )
         dispatcher(app).dispatch_citizen(citizen.id)
     assert states(session, rows) == [OutboxState.PENDING, OutboxState.PENDING]
     assert [r.attempts for r in rows] == [0, 0]
@@ -106,11 +121,15 @@ def test_refused_refresh_token_stops_sending_and_keeps_everything(app, session, 
         assert dispatcher(app).sweep() == 0
 
     result = app.test_cli_runner().invoke(
-        args=["zalo-token", "--access-token", "admin-a", "--refresh-token", "admin-r"])
+        args=["zalo-token", "--access-token", "admin-a", "--refresh-token", "admin-r"]
+    )
     assert result.exit_code == 0 and "status: ok" in result.output
     with responses.RequestsMock() as mock:
-        mock.post(CS_URL, json={"error": 0, "data": {"message_id": "m9"}},
-                  match=[responses.matchers.header_matcher({"access_token": "admin-a"})])
+        mock.post(
+            CS_URL,
+            json={"error": 0, "data": {"message_id": "m9"}},
+            match=[responses.matchers.header_matcher({"access_token": "admin-a"})],
+        )
         assert dispatcher(app).sweep() == 2
 
 
@@ -125,8 +144,9 @@ def test_cli_shows_status_without_tokens(app):
 def test_wrong_encryption_key_is_a_clear_error(make_app, session):
     first = make_app()
     get_runtime(first).tokens.access_token()
-    other = make_app(create_tables=False,
-                     TOKEN_ENCRYPTION_KEY="Yk4l1f3Y9y2bq8Zq5Gm6zU3cQ0VvYdZ7f1nq2W9aX0o=")
+    other = make_app(
+        create_tables=False, TOKEN_ENCRYPTION_KEY="Yk4l1f3Y9y2bq8Zq5Gm6zU3cQ0VvYdZ7f1nq2W9aX0o="
+    )
     import pytest
 
     from bot.zalo.tokens import TokenUnavailableError

@@ -16,8 +16,13 @@ IMAGE = "https://photo-stal-1.zdn.vn/x/den.jpg"
 def test_scheduler_has_stable_job_ids_and_single_instances(app):
     scheduler = build_scheduler(app)
     jobs = {job.id: job for job in scheduler.get_jobs()}
-    assert set(jobs) == {"outbox-sweep", "attachment-download", "heartbeat", "token-refresh",
-                         "held-digest"}
+    assert set(jobs) == {
+        "outbox-sweep",
+        "attachment-download",
+        "heartbeat",
+        "token-refresh",
+        "held-digest",
+    }
     assert all(job.max_instances == 1 and job.coalesce for job in jobs.values())
 
 
@@ -136,8 +141,10 @@ def test_token_refresh_job_rotates_before_expiry(app):
     tokens = get_runtime(app).tokens
     tokens.replace(TokenPair("a", "r", 3600), "console")  # one hour left, margin is two
     with responses.RequestsMock() as mock:
-        mock.post("https://oauth.zaloapp.com/v4/oa/access_token",
-                  json={"access_token": "a2", "refresh_token": "r2", "expires_in": "90000"})
+        mock.post(
+            "https://oauth.zaloapp.com/v4/oa/access_token",
+            json={"access_token": "a2", "refresh_token": "r2", "expires_in": "90000"},
+        )
         with app.app_context():
             assert refresh_token(app) is True
     assert tokens.access_token() == "a2"

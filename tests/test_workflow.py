@@ -51,23 +51,34 @@ def world(wsession, session):
     session.flush()
     session.add(Conversation(citizen_id=citizen.id, state="idle", draft={}, updated_at=now))
     field = session.scalars(select(Field).where(Field.code == "XAY-DUNG")).one()
-    case = submit_case(session, Submission(
-        kind=CaseKind.FEEDBACK, field_id=field.id, unit_id=field.default_unit_id,
-        title="Công trình lấn chiếm vỉa hè", content="Công trình số 5 lấn chiếm vỉa hè đã 2 tháng.",
-        contact_name="Nguyễn Văn An", contact_phone="0912345678", contact_address="Hà Nội",
-    ), citizen.id, now, 20)
+    case = submit_case(
+        session,
+        Submission(
+            kind=CaseKind.FEEDBACK,
+            field_id=field.id,
+            unit_id=field.default_unit_id,
+            title="Công trình lấn chiếm vỉa hè",
+            content="Công trình số 5 lấn chiếm vỉa hè đã 2 tháng.",
+            contact_name="Nguyễn Văn An",
+            contact_phone="0912345678",
+            contact_address="Hà Nội",
+        ),
+        citizen.id,
+        now,
+        20,
+    )
     session.commit()
     staff = {s.username: s for s in session.scalars(select(Staff))}
     session.commit()
-    return {"case": case, "staff": staff, "session": session, "citizen": citizen,
-            "reader": reader}
+    return {"case": case, "staff": staff, "session": session, "citizen": citizen, "reader": reader}
 
 
 def act(world, who: str, action: str, settings=workflow.Settings(), **data):
     session = world["session"]
     try:
-        event = workflow.perform(session, world["case"], world["staff"][who], action, data,
-                                 utcnow(), settings)
+        event = workflow.perform(
+            session, world["case"], world["staff"][who], action, data, utcnow(), settings
+        )
     except WorkflowError:
         session.rollback()
         raise
@@ -97,11 +108,18 @@ def test_the_whole_way_from_receipt_to_publication(app, world, zalo):
     assert case.status is S.PROCESSING
     assert told(world)[-1] == f"PAKN {case.code} đang được Sở Xây dựng xử lý."
 
-    act(world, "canbo.sxd", "request_info", note="Đề nghị cho biết số nhà chính xác của công trình.")
+    act(
+        world, "canbo.sxd", "request_info", note="Đề nghị cho biết số nhà chính xác của công trình."
+    )
     assert case.status is S.AWAITING_INFO
     assert "Đề nghị cho biết số nhà chính xác" in told(world)[-1]
-    assert world["reader"].scalars(select(OutboxMessage).order_by(OutboxMessage.id.desc())
-                                   ).first().kind is MessageKind.INFO_REQUEST
+    assert (
+        world["reader"]
+        .scalars(select(OutboxMessage).order_by(OutboxMessage.id.desc()))
+        .first()
+        .kind
+        is MessageKind.INFO_REQUEST
+    )
 
     # The citizen answers in Zalo: attached to the case, and the handling resumes.
     world["session"].commit()
@@ -110,8 +128,10 @@ def test_the_whole_way_from_receipt_to_publication(app, world, zalo):
     assert case.status is S.PROCESSING
     notes = [e.note for e in case.events if e.action == "citizen_info"]
     assert notes == ["Số nhà 5B, ngõ 12 phố Tràng Thi"]
-    assert f"Cảm ơn Ông/Bà đã bổ sung thông tin. PAKN {case.code} tiếp tục được xử lý." in \
-        zalo.texts(USER)
+    assert (
+        f"Cảm ơn Ông/Bà đã bổ sung thông tin. PAKN {case.code} tiếp tục được xử lý."
+        in zalo.texts(USER)
+    )
 
     answer = "Kính gửi Ông/Bà. Sở Xây dựng đã kiểm tra và yêu cầu tháo dỡ phần lấn chiếm."
     act(world, "canbo.sxd", "draft_answer", answer=answer)
@@ -119,8 +139,7 @@ def test_the_whole_way_from_receipt_to_publication(app, world, zalo):
     before = len(told(world))
     act(world, "lanhdao.sxd", "approve")
     assert case.status is S.ANSWERED and case.answered_at is not None
-    assert told(world)[before:] == [
-        f"Kết quả trả lời PAKN {case.code} ({case.title}):\n\n{answer}"]
+    assert told(world)[before:] == [f"Kết quả trả lời PAKN {case.code} ({case.title}):\n\n{answer}"]
 
     act(world, "dieuphoi", "publish")
     assert case.status is S.PUBLISHED
@@ -168,8 +187,12 @@ def test_coordinator_checks_answers_where_configured(world):
     act(world, "dieuphoi", "transfer", unit_id=unit_id(world, "SXD"))
     act(world, "canbo.sxd", "accept")
     act(world, "canbo.sxd", "draft_answer", answer="Kính gửi Ông/Bà, nội dung trả lời đầy đủ.")
-    names = {a.name for a in workflow.allowed_actions(
-        world["session"], world["staff"]["lanhdao.sxd"], world["case"], checks)}
+    names = {
+        a.name
+        for a in workflow.allowed_actions(
+            world["session"], world["staff"]["lanhdao.sxd"], world["case"], checks
+        )
+    }
     assert "approve_for_check" in names and "approve" not in names
     before = len(told(world))
     act(world, "lanhdao.sxd", "approve_for_check", settings=checks)
@@ -179,8 +202,13 @@ def test_coordinator_checks_answers_where_configured(world):
 
 
 def test_escalation_and_resumption(world):
-    act(world, "dieuphoi", "escalate", target="ministry",
-        note="Kiến nghị sửa đổi thông tư thuộc thẩm quyền của Bộ Xây dựng.")
+    act(
+        world,
+        "dieuphoi",
+        "escalate",
+        target="ministry",
+        note="Kiến nghị sửa đổi thông tư thuộc thẩm quyền của Bộ Xây dựng.",
+    )
     assert world["case"].status is S.ESCALATED
     assert world["case"].escalated_to == "Bộ, ngành có thẩm quyền"
     assert "đã được báo cáo Bộ, ngành có thẩm quyền" in told(world)[-1]
@@ -191,11 +219,22 @@ def test_escalation_and_resumption(world):
 def test_merge_into_another_case(world, wsession):
     session = wsession
     field = world["case"].field
-    other = submit_case(session, Submission(
-        kind=CaseKind.FEEDBACK, field_id=field.id, unit_id=field.default_unit_id,
-        title="Lấn chiếm vỉa hè số 5", content="Công trình số 5 lấn chiếm vỉa hè.",
-        contact_name="Trần Thị Bình", contact_phone="0987654321", contact_address="Hà Nội",
-    ), None, utcnow(), 20)
+    other = submit_case(
+        session,
+        Submission(
+            kind=CaseKind.FEEDBACK,
+            field_id=field.id,
+            unit_id=field.default_unit_id,
+            title="Lấn chiếm vỉa hè số 5",
+            content="Công trình số 5 lấn chiếm vỉa hè.",
+            contact_name="Trần Thị Bình",
+            contact_phone="0987654321",
+            contact_address="Hà Nội",
+        ),
+        None,
+        utcnow(),
+        20,
+    )
     session.commit()
     with pytest.raises(InvalidInputError):
         act(world, "dieuphoi", "merge", target_code=world["case"].code)
@@ -210,8 +249,10 @@ def test_progress_note_reaches_the_citizen_and_a_comment_does_not(world):
     act(world, "dieuphoi", "comment", note="Chờ ý kiến phòng Quản lý đô thị")
     assert len(told(world)) == before
     act(world, "dieuphoi", "progress", note="Đoàn kiểm tra sẽ làm việc tại hiện trường tuần này.")
-    assert told(world)[-1] == (f"Cập nhật tiến độ PAKN {world['case'].code}:\n"
-                               "Đoàn kiểm tra sẽ làm việc tại hiện trường tuần này.")
+    assert told(world)[-1] == (
+        f"Cập nhật tiến độ PAKN {world['case'].code}:\n"
+        "Đoàn kiểm tra sẽ làm việc tại hiện trường tuần này."
+    )
 
 
 def test_long_answer_is_sent_in_full_split_at_2000_characters(world):
@@ -239,17 +280,27 @@ def test_answer_attachments_are_uploaded_or_pointed_to(world, wsession, tmp_path
     big = tmp_path / "ban-ve.dwg"
     big.write_bytes(b"x" * 10)
     for path, ctype in ((small, "application/pdf"), (big, "application/acad")):
-        session.add(CaseAttachment(case_id=case.id, media_type="file", origin="answer",
-                                   source_url=f"staff:{path.name}", file_name=path.name,
-                                   storage_path=str(path), stored_size=path.stat().st_size,
-                                   content_type=ctype, state=AttachmentState.STORED))
+        session.add(
+            CaseAttachment(
+                case_id=case.id,
+                media_type="file",
+                origin="answer",
+                source_url=f"staff:{path.name}",
+                file_name=path.name,
+                storage_path=str(path),
+                stored_size=path.stat().st_size,
+                content_type=ctype,
+                state=AttachmentState.STORED,
+            )
+        )
     session.commit()
     session.refresh(case)
     rows = notifications.notify_answer(session, case, utcnow())
     session.commit()
     assert rows == 4  # answer, "files follow", the pdf upload, "ask the unit for ban-ve.dwg"
-    payloads = [r.payload for r in session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))
-                ][-3:]
+    payloads = [
+        r.payload for r in session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))
+    ][-3:]
     assert payloads[1]["_upload"]["path"] == str(small)
     assert payloads[1]["_upload"]["media_type"] == "file"
     assert "ban-ve.dwg" in payloads[2]["text"]
@@ -259,8 +310,12 @@ def test_answer_attachments_are_uploaded_or_pointed_to(world, wsession, tmp_path
 WHO_MAY = {"coordinator": "dieuphoi", "handler": "canbo.sxd", "leader": "lanhdao.sxd"}
 
 
-REFUSED = [(status, name) for name, spec in sorted(ACTIONS.items())
-           for status in sorted(S, key=lambda s: s.value) if status not in spec.sources]
+REFUSED = [
+    (status, name)
+    for name, spec in sorted(ACTIONS.items())
+    for status in sorted(S, key=lambda s: s.value)
+    if status not in spec.sources
+]
 
 
 @pytest.mark.parametrize(("status", "action"), REFUSED)
@@ -327,10 +382,14 @@ def test_parent_unit_configured_to_include_subunits_acts_on_its_wards_cases(worl
 
 @pytest.mark.parametrize(
     ("action", "data", "code"),
-    [("reject", {}, "missing_reason"), ("reject", {"reason": "nonsense"}, "missing_reason"),
-     ("transfer", {}, "missing_unit"), ("transfer", {"unit_id": 99999}, "missing_unit"),
-     ("escalate", {"target": "ministry", "note": "ngắn"}, "missing_note"),
-     ("merge", {"target_code": "PAKN.19990101.0001"}, "missing_target_code")],
+    [
+        ("reject", {}, "missing_reason"),
+        ("reject", {"reason": "nonsense"}, "missing_reason"),
+        ("transfer", {}, "missing_unit"),
+        ("transfer", {"unit_id": 99999}, "missing_unit"),
+        ("escalate", {"target": "ministry", "note": "ngắn"}, "missing_note"),
+        ("merge", {"target_code": "PAKN.19990101.0001"}, "missing_target_code"),
+    ],
 )
 def test_invalid_input_is_refused_and_changes_nothing(world, action, data, code):
     with pytest.raises(InvalidInputError) as error:
@@ -354,10 +413,10 @@ def test_a_case_received_on_paper_notifies_nobody(world, wsession):
 
 def test_allowed_actions_lists_only_what_this_user_may_do_now(world):
     session, case = world["session"], world["case"]
-    names = lambda who: {a.name for a in workflow.allowed_actions(session, world["staff"][who],
-                                                                     case)}  # noqa: E731
-    assert names("dieuphoi") == {"reject", "transfer", "handle_own", "escalate", "merge",
-                                 "comment"}
+    names = lambda who: {
+        a.name for a in workflow.allowed_actions(session, world["staff"][who], case)
+    }  # noqa: E731
+    assert names("dieuphoi") == {"reject", "transfer", "handle_own", "escalate", "merge", "comment"}
     # A received case is the coordinator's to classify; the suggested unit may only comment.
     assert names("canbo.sxd") == {"comment"}
     assert names("admin") == set()

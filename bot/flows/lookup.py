@@ -62,9 +62,7 @@ def _detail(case: Case) -> str:
     if visible:
         lines.append(texts.CASE_TIMELINE_HEADER)
         lines.extend(
-            texts.CASE_TIMELINE_LINE.format(
-                at=format_datetime(e.at), what=timeline_label(e.action)
-            )
+            texts.CASE_TIMELINE_LINE.format(at=format_datetime(e.at), what=timeline_label(e.action))
             for e in visible
         )
     return "\n".join(lines)

@@ -457,8 +457,12 @@ def summary(ctx: Context) -> str:
         (texts.SUMMARY_UNIT, unit.name if unit else ""),
         (texts.SUMMARY_TITLE, draft.get("title", "")),
         (texts.SUMMARY_CONTENT, content),
-        (texts.SUMMARY_ATTACHMENTS, str(len(draft.get("attachments", []))) if draft.get(
-            "attachments") else texts.SUMMARY_NONE),
+        (
+            texts.SUMMARY_ATTACHMENTS,
+            str(len(draft.get("attachments", [])))
+            if draft.get("attachments")
+            else texts.SUMMARY_NONE,
+        ),
         (texts.SUMMARY_LOCATION, place),
         (texts.SUMMARY_CONTACT, contact),
         (texts.SUMMARY_ADDRESS, draft.get("address") or ""),
@@ -503,9 +507,17 @@ def handle_edit(ctx: Context, incoming: Incoming) -> Outcome:
 
 
 # Every item the case needs, and the step that asks for it.
-REQUIRED = (("kind", KIND), ("field_id", FIELD), ("unit_id", UNIT_PICK), ("title", TITLE),
-            ("content", CONTENT), ("name", CONTACT), ("phone", PHONE), ("address", ADDRESS),
-            ("consent", CONSENT))
+REQUIRED = (
+    ("kind", KIND),
+    ("field_id", FIELD),
+    ("unit_id", UNIT_PICK),
+    ("title", TITLE),
+    ("content", CONTENT),
+    ("name", CONTACT),
+    ("phone", PHONE),
+    ("address", ADDRESS),
+    ("consent", CONSENT),
+)
 
 
 def _submit(ctx: Context) -> Outcome:

@@ -96,8 +96,14 @@ class TokenStore:
         """The pair's status for the console and /healthz."""
         with self.sessions() as session, session.begin():
             row = self._row(session)
-            return TokenInfo(row.status, row.generation, row.access_expires_at, row.refreshed_at,
-                             row.source, row.last_error)
+            return TokenInfo(
+                row.status,
+                row.generation,
+                row.access_expires_at,
+                row.refreshed_at,
+                row.source,
+                row.last_error,
+            )
 
     def is_usable(self) -> bool:
         """True when a pair is stored and its refresh has not failed."""
@@ -116,16 +122,26 @@ class TokenStore:
         if row is not None:
             return row
         access, refresh = self._seed
-        values: dict = {"id": ROW_ID, "updated_at": utcnow(), "generation": 0,
-                        "status": TokenStatus.MISSING}
+        values: dict = {
+            "id": ROW_ID,
+            "updated_at": utcnow(),
+            "generation": 0,
+            "status": TokenStatus.MISSING,
+        }
         if access and refresh:
-            values.update(access_token_enc=self._encrypt(access),
-                          refresh_token_enc=self._encrypt(refresh),
-                          status=TokenStatus.OK, source="env")
+            values.update(
+                access_token_enc=self._encrypt(access),
+                refresh_token_enc=self._encrypt(refresh),
+                status=TokenStatus.OK,
+                source="env",
+            )
         # Several processes may seed at once: the first insert wins, the others read it.
-        insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-        session.execute(insert(ZaloToken).values(**values).on_conflict_do_nothing(
-            index_elements=[ZaloToken.id]))
+        insert = (
+            postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+        )
+        session.execute(
+            insert(ZaloToken).values(**values).on_conflict_do_nothing(index_elements=[ZaloToken.id])
+        )
         row = session.get(ZaloToken, ROW_ID, populate_existing=True)
         assert row is not None
         return row
@@ -141,13 +157,15 @@ class TokenStore:
         self.forget()
         log.warning("Zalo token pair replaced (%s); sending resumes", source)
 
-    def refresh_if_current(self, client: ZaloClient, failing_token: str | None,
-                           now: datetime | None = None) -> str:
+    def refresh_if_current(
+        self, client: ZaloClient, failing_token: str | None, now: datetime | None = None
+    ) -> str:
         """After -216/-220: refresh unless someone already did; return the token to retry with."""
         return self._refresh(client, now or utcnow(), failing_token=failing_token)
 
-    def refresh_if_expiring(self, client: ZaloClient, margin: timedelta,
-                            now: datetime | None = None) -> bool:
+    def refresh_if_expiring(
+        self, client: ZaloClient, margin: timedelta, now: datetime | None = None
+    ) -> bool:
         """Proactive refresh (worker): refresh when less than `margin` is left; True if refreshed."""
         now = now or utcnow()
         before = self.info()
@@ -159,8 +177,13 @@ class TokenStore:
         self._refresh(client, now, expiring_within=margin)
         return self.info().generation != before.generation
 
-    def _refresh(self, client: ZaloClient, now: datetime, failing_token: str | None = None,
-                 expiring_within: timedelta | None = None) -> str:
+    def _refresh(
+        self,
+        client: ZaloClient,
+        now: datetime,
+        failing_token: str | None = None,
+        expiring_within: timedelta | None = None,
+    ) -> str:
         with self.sessions() as session, session.begin():
             self._take_lock(session)
             row = self._row(session)  # re-read after taking the lock
@@ -170,8 +193,10 @@ class TokenStore:
             if failing_token is not None and stored != failing_token:
                 self._set_cache(stored)
                 return stored  # another process refreshed while we were failing
-            if expiring_within is not None and row.access_expires_at is not None and (
-                row.access_expires_at - now > expiring_within
+            if (
+                expiring_within is not None
+                and row.access_expires_at is not None
+                and (row.access_expires_at - now > expiring_within)
             ):
                 self._set_cache(stored)
                 return stored  # another process refreshed proactively
@@ -187,8 +212,11 @@ class TokenStore:
                 refused = None
                 self._store(row, pair, "refresh", now)
         if refused is not None:
-            log.error("Zalo refused the refresh token (%s); sending is stopped: %s",
-                      refused.code, ADMIN_ACTION)
+            log.error(
+                "Zalo refused the refresh token (%s); sending is stopped: %s",
+                refused.code,
+                ADMIN_ACTION,
+            )
             self.forget()
             raise TokenUnavailableError("refresh token refused") from refused
         self._set_cache(pair.access_token)
