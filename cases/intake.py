@@ -6,7 +6,7 @@ Domain operations only `flush()`; the caller owns the transaction and commits on
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from cases import deadlines
 from cases.clock import local_date
 from models import (
     CLOSED_STATUSES,
@@ -50,6 +51,7 @@ class Submission:
     attachments: list[dict[str, Any]] = field(default_factory=list)
     consent_version: str | None = None
     channel: str = "zalo"
+    urgent: bool = False
 
 
 def next_case_code(session: Session, day: date) -> str:
@@ -68,11 +70,6 @@ def next_case_code(session: Session, day: date) -> str:
     return f"PAKN.{day:%Y%m%d}.{seq:04d}"
 
 
-def answer_due_on(received_at: datetime, answer_days: int) -> date:
-    """The expected answer date: `answer_days` calendar days after receipt (local date)."""
-    return local_date(received_at) + timedelta(days=answer_days)
-
-
 def submit_case(
     session: Session,
     submission: Submission,
@@ -87,6 +84,7 @@ def submit_case(
         raise IntakeError("name, phone and address of the sender are required")
     case = Case(
         code=next_case_code(session, local_date(now)),
+        urgent=submission.urgent,
         kind=submission.kind,
         status=CaseStatus.RECEIVED,
         channel=submission.channel,
@@ -106,8 +104,12 @@ def submit_case(
         consent_text_version=submission.consent_version,
         consent_at=now if submission.consent_version else None,
         received_at=now,
-        answer_due_on=answer_due_on(now, answer_days),
         updated_at=now,
+    )
+    deadlines.set_due_dates(
+        case,
+        deadlines.load_calendar(session),
+        deadlines.policy_for(session, submission.field_id, answer_days),
     )
     session.add(case)
     session.flush()

@@ -56,6 +56,9 @@ TEXTS: dict[str, str] = {
         "Ông/Bà theo dõi kết quả theo mã {other}."
     ),
     "reopened": "PAKN {code} được mở lại để tiếp tục xem xét, xử lý.",
+    "extended": (
+        "Thời hạn trả lời PAKN {code} được gia hạn đến ngày {due}.\nLý do: {note}"
+    ),
     "resumed": "Cảm ơn Ông/Bà đã bổ sung thông tin. PAKN {code} tiếp tục được xử lý.",
 }
 KINDS: dict[str, MessageKind] = {

@@ -52,6 +52,7 @@ TIMELINE_LABELS: dict[str, str] = {
     "merge": "Đã gộp với PAKN khác",
     "reopen": "Mở lại để tiếp tục xử lý",
     "progress": "Cập nhật tiến độ",
+    "extend": "Gia hạn thời hạn trả lời",
 }
 
 

@@ -17,7 +17,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cases import access, notifications
+from cases import access, deadlines, notifications
+from cases.clock import format_date
 from models import Case, CaseEvent, CaseStatus, Staff, Unit
 
 S = CaseStatus
@@ -158,12 +159,27 @@ def _return_to_coordinator(session, case, staff, data, now):
 
 def _request_info(session, case, staff, data, now):
     question = _require_text(data, "note", "nội dung cần bổ sung", minimum=10)
+    deadlines.pause(case, now)
     notifications.notify(session, case, "info_requested", now, note=question)
     return question
 
 
 def _resume(session, case, staff, data, now):
+    deadlines.resume(case, deadlines.load_calendar(session), now)
     return str(data.get("note") or "").strip() or None
+
+
+def _extend(session, case, staff, data, now):
+    try:
+        days = int(data.get("days") or 0)
+    except (TypeError, ValueError):
+        days = 0
+    if not 1 <= days <= 60:
+        raise InvalidInputError("missing_days", "Số ngày gia hạn phải từ 1 đến 60.")
+    reason = _require_text(data, "note", "lý do gia hạn", minimum=10)
+    due = deadlines.extend(case, deadlines.load_calendar(session), days)
+    notifications.notify(session, case, "extended", now, due=format_date(due), note=reason)
+    return f"Gia hạn {days} ngày, đến {format_date(due)}: {reason}"
 
 
 def _draft_answer(session, case, staff, data, now):
@@ -181,6 +197,7 @@ def _send_answer(session, case, staff, data, now):
     if not (case.answer_text or "").strip():
         raise InvalidInputError("missing_answer", "Chưa có nội dung trả lời.")
     case.answered_at = now
+    deadlines.set_publish_due(case, deadlines.load_calendar(session), now)
     notifications.notify_answer(session, case, now)
     return str(data.get("note") or "").strip() or None
 
@@ -223,12 +240,14 @@ def _merge(session, case, staff, data, now):
 def _reopen(session, case, staff, data, now):
     note = _require_text(data, "note", "lý do mở lại")
     case.answered_at = None
+    case.publish_due_on = None
     notifications.notify(session, case, "reopened", now)
     return note
 
 
 def _progress(session, case, staff, data, now):
     note = _require_text(data, "note", "nội dung cập nhật", minimum=10)
+    case.last_progress_at = now
     notifications.notify(session, case, "progress", now, note=note)
     return note
 
@@ -406,6 +425,16 @@ ACTIONS: dict[str, Action] = {
             _reopen,
         ),
         Action(
+            "extend",
+            "Gia hạn thời hạn trả lời",
+            OPEN - {S.RECEIVED},
+            None,
+            frozenset({"leader", "coordinator"}),
+            True,
+            ("days", "note"),
+            _extend,
+        ),
+        Action(
             "progress",
             "Cập nhật tiến độ cho người dân",
             OPEN - {S.RECEIVED},
@@ -507,6 +536,7 @@ def citizen_replied(session: Session, case: Case, now: datetime) -> bool:
     """The citizen answered a request for information: the clock runs again (audited)."""
     if case.status is not S.AWAITING_INFO:
         return False
+    deadlines.resume(case, deadlines.load_calendar(session), now)
     case.status = S.PROCESSING
     case.updated_at = now
     session.add(

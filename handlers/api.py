@@ -77,6 +77,7 @@ INPUT_TYPES: dict[str, type] = {
     "answer": str,
     "target": str,
     "target_code": str,
+    "days": int,
 }
 
 # English for each stable workflow error code (the Vietnamese comes from `cases.workflow`).
@@ -89,6 +90,7 @@ WORKFLOW_MESSAGES_EN: dict[str, str] = {
     "missing_answer": "The answer text (`answer`) is missing or too short.",
     "missing_target": "Choose the authority (`target`) the case is reported to.",
     "missing_target_code": "Give the code (`target_code`) of another case to merge into.",
+    "missing_days": "The number of days (`days`) is missing or out of range.",
     "unknown_action": "This action does not exist.",
 }
 FALLBACK_MESSAGES_EN = {
@@ -266,8 +268,9 @@ def _authenticate() -> None:
 @bp.after_request
 def _commit_token_use(response: Response) -> Response:
     # The token's `last_used_at` moves at most once a minute; a view that commits (an action)
-    # has already carried it, any other request commits it here, whatever its answer.
-    if g.pop("api_token_touched", False):
+    # has already carried it, any other answer commits it here. Refused actions have undone
+    # their own changes (`perform` works in a savepoint); after a server error nothing is kept.
+    if g.pop("api_token_touched", False) and response.status_code < 500:
         db().commit()
     return response
 

@@ -29,7 +29,13 @@ from werkzeug.datastructures import FileStorage, MultiDict
 from bot.delivery import undelivered
 from cases import templates as response_templates
 from cases import workflow
-from cases.access import can_see_contact, contact_for, visible_case, visible_cases_filter
+from cases.access import (
+    can_see,
+    can_see_contact,
+    contact_for,
+    visible_case,
+    visible_cases_filter,
+)
 from cases.files import FileRejectedError, store_answer_file
 from handlers import console_transcript
 from handlers.console import console_blueprint, login_required, now, staff_status_label
@@ -347,6 +353,9 @@ def perform_action(code: str, name: str):
         flash(DRAFT_DONE.format(files=f" và {stored} tệp đính kèm" if stored else ""))
     else:
         flash(DONE.format(label=action.label))
+    if not can_see(session, staff, case):
+        # Returned to the coordinator, say: the case has left this user's scope.
+        return redirect(url_for("console.index"))
     return redirect(url_for("console_cases.case_page", code=code))
 
 

@@ -326,6 +326,7 @@ INPUT_SCHEMAS: dict[str, dict[str, Any]] = {
         "description": "; ".join(f"{k}: {v}" for k, v in ESCALATION_TARGETS.items()),
     },
     "target_code": {"type": "string", "description": "The code of the case to merge into."},
+    "days": {"type": "integer", "description": "How many days the answer date moves."},
 }
 
 

@@ -13,6 +13,7 @@ from .case import (
     CaseStatus,
 )
 from .citizen import Citizen, Conversation
+from .deadline import CalendarException, DeadlinePolicy
 from .event import EventStatus, InboundEvent
 from .org import Field, ResponseTemplate, Staff, Unit
 from .notice import StaffNotice
@@ -26,6 +27,7 @@ __all__ = [
     "LoginFailure",
     "CLOSED_STATUSES",
     "AttachmentState",
+    "CalendarException",
     "Base",
     "Case",
     "CaseAttachment",
@@ -35,6 +37,7 @@ __all__ = [
     "CaseStatus",
     "Citizen",
     "Conversation",
+    "DeadlinePolicy",
     "EventStatus",
     "Field",
     "HoldReason",

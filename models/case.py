@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import Date, ForeignKey, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -66,7 +67,17 @@ class Case(Base):
     consent_text_version: Mapped[str | None] = mapped_column(String(40))
     consent_at: Mapped[datetime | None]
     received_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
-    answer_due_on: Mapped[date] = mapped_column(Date)
+    answer_due_on: Mapped[date] = mapped_column(Date, index=True)
+    # Deadlines (cases/deadlines.py): the policy as it was at receipt, and what moved the dates.
+    urgent: Mapped[bool] = mapped_column(default=False)
+    deadline_policy: Mapped[dict[str, Any] | None]
+    classify_due_on: Mapped[date | None] = mapped_column(Date)
+    urgent_due_at: Mapped[datetime | None]
+    publish_due_on: Mapped[date | None] = mapped_column(Date)
+    paused_at: Mapped[datetime | None]
+    paused_days: Mapped[int] = mapped_column(default=0)
+    extended_days: Mapped[int] = mapped_column(default=0)
+    last_progress_at: Mapped[datetime | None]
     # Workflow outcomes (cases/workflow.py).
     reject_reason: Mapped[str | None] = mapped_column(String(40))
     escalated_to: Mapped[str | None] = mapped_column(String(200))

@@ -1,6 +1,7 @@
 """Helpers for console tests: demo accounts, a fake clock, a case factory, login and page fetches.
 
-Test modules import the fixtures they use (`clock`, `demo`, `make_case`) from here.
+Test modules import the fixtures they use (`clock`, `demo`, `make_case`, `citizen`,
+`other_handler`) from here.
 """
 
 from __future__ import annotations
@@ -13,17 +14,22 @@ import pytest
 from sqlalchemy import select
 
 from cases.demo import seed_demo
+from cases.staff import create_staff
 from handlers.console import console_state
-from models import Case, CaseKind, Field, Unit
+from models import Case, CaseKind, Citizen, Field, Staff, Unit
+from tests.delivery_helpers import make_citizen
 
 ACCOUNTS = {
     "handler": ("canbo.sxd", "demo-handler-2026"),
     "leader": ("lanhdao.sxd", "demo-leader-2026"),
     "coordinator": ("dieuphoi", "demo-coordinator-2026"),
     "admin": ("admin", "demo-admin-2026"),
+    "other_handler": ("canbo.stnmt", "mat-khau-stnmt-2026"),  # see the `other_handler` fixture
 }
 XSS = "<script>alert(1)</script>"
+CITIZEN_ZALO_ID = "2468458835291979220"
 CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
+ACTION_FORM = re.compile(r'action="/admin/cases/[^"/]+/actions/([a-z_]+)"')
 
 
 class FakeClock:
@@ -95,6 +101,21 @@ def make_case(demo) -> CaseFactory:
     return CaseFactory(demo)
 
 
+@pytest.fixture
+def citizen(demo) -> Citizen:
+    """A citizen who wrote to the OA just now (so messages to them go out at once)."""
+    return make_citizen(demo, CITIZEN_ZALO_ID)
+
+
+@pytest.fixture
+def other_handler(demo) -> Staff:
+    """A handler of another unit (Sở Tài nguyên và Môi trường), committed."""
+    username, password = ACCOUNTS["other_handler"]
+    staff = create_staff(demo, username, "Cán bộ Môi trường", "STNMT", ["handler"], password)
+    demo.commit()
+    return staff
+
+
 def csrf_from(client, path: str = "/admin/login") -> str:
     """Return the CSRF token rendered into the form at `path`."""
     match = CSRF_INPUT.search(client.get(path).get_data(as_text=True))
@@ -124,3 +145,20 @@ def page(client, path: str) -> str:
     response = client.get(path)
     assert response.status_code == 200, response.status_code
     return response.get_data(as_text=True)
+
+
+def action_url(code: str, name: str) -> str:
+    """The console URL taking action `name` on the case `code`."""
+    return f"/admin/cases/{code}/actions/{name}"
+
+
+def post_action(client, code: str, name: str, data: dict | None = None, **kwargs):
+    """POST an action form of the case page with this session's CSRF token."""
+    form = {"csrf_token": csrf_from(client, f"/admin/cases/{code}"), **(data or {})}
+    return client.post(action_url(code, name), data=form, **kwargs)
+
+
+def action_forms(html: str) -> set[str]:
+    """The names of the action forms on a case page."""
+    return set(ACTION_FORM.findall(html))
+

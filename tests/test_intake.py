@@ -6,7 +6,9 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
 
-from cases.intake import answer_due_on, next_case_code
+from cases.intake import next_case_code
+from sqlalchemy import select
+
 from handlers.runtime import get_runtime
 
 
@@ -44,6 +46,40 @@ def test_concurrent_reservations_get_distinct_codes(app):
     assert sorted(codes) == [f"PAKN.20261127.{n:04d}" for n in range(1, count + 1)]
 
 
-def test_answer_date_counts_from_the_local_day_of_receipt():
-    # 23:30 UTC on 26/11 is already 27/11 in Hà Nội.
-    assert answer_due_on(datetime(2026, 11, 26, 23, 30, tzinfo=UTC), 20) == date(2026, 12, 17)
+def test_a_new_case_carries_its_fields_policy_and_due_dates(app, session):
+    from cases.demo import seed_reference_data
+    from cases.intake import Submission, submit_case
+    from models import CaseKind, DeadlinePolicy, Field
+
+    seed_reference_data(session)
+    land = session.scalars(select(Field).where(Field.code == "DAT-DAI")).one()
+    session.add(DeadlinePolicy(field_id=None, answer_days=20))
+    session.add(DeadlinePolicy(field_id=land.id, answer_days=30, answer_in_working_days=True))
+    session.commit()
+    received = datetime(2026, 11, 26, 23, 30, tzinfo=UTC)  # already Friday 27/11 in Hà Nội
+
+    def submit(field):
+        with get_runtime(app).sessions() as s, s.begin():
+            case = submit_case(
+                s,
+                Submission(
+                    kind=CaseKind.FEEDBACK,
+                    field_id=field.id,
+                    unit_id=field.default_unit_id,
+                    title="Tiêu đề thử nghiệm",
+                    content="Nội dung thử nghiệm đủ dài",
+                    contact_name="Nguyễn Văn An",
+                    contact_phone="0912345678",
+                    contact_address="Hà Nội",
+                ),
+                None,
+                received,
+                20,
+            )
+            return case.classify_due_on, case.answer_due_on, case.deadline_policy
+
+    other = session.scalars(select(Field).where(Field.code == "GIAO-THONG")).one()
+    assert submit(other)[:2] == (date(2026, 12, 4), date(2026, 12, 17))
+    classify, answer, policy = submit(land)
+    # 30 working days from Fri 27/11/2026: 1/1/2027 is a holiday.
+    assert answer == date(2027, 1, 11) and policy["answer_in_working_days"] is True
