@@ -15,8 +15,8 @@ from .case import (
 from .citizen import Citizen, Conversation
 from .deadline import CalendarException, DeadlinePolicy
 from .event import EventStatus, InboundEvent
-from .org import Field, ResponseTemplate, Staff, Unit
 from .notice import StaffNotice
+from .org import Field, ResponseTemplate, Staff, Unit
 from .outbox import HoldReason, MessageKind, OutboxMessage, OutboxState
 from .sandbox import SandboxFault, SandboxMedia, SandboxRecord, SandboxToken, SandboxUser
 from .token import RateBucket, TokenStatus, ZaloToken

@@ -6,9 +6,9 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
 
-from cases.intake import next_case_code
 from sqlalchemy import select
 
+from cases.intake import next_case_code
 from handlers.runtime import get_runtime
 
 
