@@ -15,6 +15,7 @@ whitelist, `nosniff`, and as a download unless they are JPEG or PNG images that 
 from __future__ import annotations
 
 import logging
+import re
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -361,10 +362,10 @@ def perform_action(code: str, name: str):
 
 def content_disposition(disposition: str, file_name: str) -> str:
     """Return a Content-Disposition value with an ASCII fallback and the RFC 5987 UTF-8 name."""
-    ascii_name = (
-        unicodedata.normalize("NFKD", file_name).encode("ascii", "ignore").decode("ascii")
-    )
-    ascii_name = "".join(c if c.isalnum() or c in "._-" else "_" for c in ascii_name).strip("._")
+    # Vietnamese without diacritics for old clients; Đ has no decomposition of its own.
+    plain = file_name.replace("Đ", "D").replace("đ", "d")
+    ascii_name = unicodedata.normalize("NFKD", plain).encode("ascii", "ignore").decode("ascii")
+    ascii_name = re.sub(r"[^A-Za-z0-9.-]+", "_", ascii_name).strip("._")
     fallback = ascii_name or "tep"
     return f"{disposition}; filename=\"{fallback}\"; filename*=UTF-8''{quote(file_name, safe='')}"
 

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Date, ForeignKey, Numeric, String, Text
+from sqlalchemy import Date, ForeignKey, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, text_enum, utcnow
@@ -78,6 +78,13 @@ class Case(Base):
     paused_days: Mapped[int] = mapped_column(default=0)
     extended_days: Mapped[int] = mapped_column(default=0)
     last_progress_at: Mapped[datetime | None]
+    # The citizen's verdict on the answer: "answered" is not "resolved".
+    resolved: Mapped[str | None] = mapped_column(String(10))  # yes, no, partly
+    rating: Mapped[int | None]  # 5 very satisfied ... 1 very dissatisfied
+    rating_comment: Mapped[str | None] = mapped_column(Text)
+    survey_asked_at: Mapped[datetime | None]
+    survey_reminded_at: Mapped[datetime | None]
+    survey_answered_at: Mapped[datetime | None]
     # Workflow outcomes (cases/workflow.py).
     reject_reason: Mapped[str | None] = mapped_column(String(40))
     escalated_to: Mapped[str | None] = mapped_column(String(200))
@@ -160,3 +167,16 @@ class CaseDayCounter(Base):
 
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     last_seq: Mapped[int] = mapped_column(default=0)
+
+
+class CaseAlert(Base):
+    """A deadline alert already raised for a case (so each reminder fires once per due date)."""
+
+    __tablename__ = "case_alert"
+    __table_args__ = (UniqueConstraint("case_id", "kind", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("pakn_case.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))  # due_soon, overdue, escalated, progress, ...
+    key: Mapped[str] = mapped_column(String(40))  # e.g. the due date it was about
+    at: Mapped[datetime] = mapped_column(default=utcnow)

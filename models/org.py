@@ -60,6 +60,10 @@ class Staff(Base):
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     note: Mapped[str | None] = mapped_column(Text)
+    # The staff member's own Zalo account (linked with a one-time code): reminders reach them there.
+    zalo_citizen_id: Mapped[int | None] = mapped_column(ForeignKey("citizen.id"))
+    link_code: Mapped[str | None] = mapped_column(String(20), unique=True)
+    link_code_expires_at: Mapped[datetime | None]
 
     unit: Mapped[Unit] = relationship()
 

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 560b0fd8e8ad
+Revision ID: c1dc84df655a
 Revises:
-Create Date: 2026-11-27 05:42:25.712312
+Create Date: 2026-11-27 05:42:59.594311
 """
 
 from collections.abc import Sequence
@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql
 
 import models.base
 
-revision: str = "560b0fd8e8ad"
+revision: str = "c1dc84df655a"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -253,8 +253,15 @@ def upgrade() -> None:
         sa.Column("active", sa.Boolean(), nullable=False),
         sa.Column("created_at", models.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("note", sa.Text(), nullable=True),
+        sa.Column("zalo_citizen_id", sa.Integer(), nullable=True),
+        sa.Column("link_code", sa.String(length=20), nullable=True),
+        sa.Column("link_code_expires_at", models.base.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(["unit_id"], ["unit.id"], name=op.f("fk_staff_unit_id_unit")),
+        sa.ForeignKeyConstraint(
+            ["zalo_citizen_id"], ["citizen.id"], name=op.f("fk_staff_zalo_citizen_id_citizen")
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_staff")),
+        sa.UniqueConstraint("link_code", name=op.f("uq_staff_link_code")),
         sa.UniqueConstraint("username", name=op.f("uq_staff_username")),
     )
     with op.batch_alter_table("staff", schema=None) as batch_op:
@@ -383,6 +390,12 @@ def upgrade() -> None:
         sa.Column("paused_days", sa.Integer(), nullable=False),
         sa.Column("extended_days", sa.Integer(), nullable=False),
         sa.Column("last_progress_at", models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("resolved", sa.String(length=10), nullable=True),
+        sa.Column("rating", sa.Integer(), nullable=True),
+        sa.Column("rating_comment", sa.Text(), nullable=True),
+        sa.Column("survey_asked_at", models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("survey_reminded_at", models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("survey_answered_at", models.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("reject_reason", sa.String(length=40), nullable=True),
         sa.Column("escalated_to", sa.String(length=200), nullable=True),
         sa.Column("merged_into_id", sa.Integer(), nullable=True),
@@ -440,6 +453,22 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("response_template", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_response_template_action"), ["action"], unique=False)
+
+    op.create_table(
+        "case_alert",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("case_id", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=40), nullable=False),
+        sa.Column("key", sa.String(length=40), nullable=False),
+        sa.Column("at", models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["case_id"], ["pakn_case.id"], name=op.f("fk_case_alert_case_id_pakn_case")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_case_alert")),
+        sa.UniqueConstraint("case_id", "kind", "key", name=op.f("uq_case_alert_case_id")),
+    )
+    with op.batch_alter_table("case_alert", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_case_alert_case_id"), ["case_id"], unique=False)
 
     op.create_table(
         "case_attachment",
@@ -612,6 +641,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_case_attachment_case_id"))
 
     op.drop_table("case_attachment")
+    with op.batch_alter_table("case_alert", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_case_alert_case_id"))
+
+    op.drop_table("case_alert")
     with op.batch_alter_table("response_template", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_response_template_action"))
 
