@@ -36,7 +36,7 @@ TOUCH_INTERVAL = timedelta(minutes=1)
 
 
 class ApiTokenError(Exception):
-    """A token cannot be created or revoked as asked; the message says why (English, for the CLI)."""
+    """A token cannot be created or revoked as asked; the message (English) says why."""
 
 
 @dataclass(frozen=True)

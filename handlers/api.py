@@ -33,7 +33,7 @@ from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
-from cases import workflow
+from cases import deadlines, workflow
 from cases.access import contact_for, visible_cases_filter
 from cases.api_tokens import verify_token
 from cases.clock import LOCAL_TZ, local_date
@@ -361,11 +361,13 @@ def case_filters(session: Session, today: date) -> list[ColumnElement[bool]]:
     field_id = _code_parameter(session, "field", Field)
     if field_id is not None:
         clauses.append(Case.field_id == field_id)
+    # As `cases.deadlines.is_overdue`: open, and the clock not paused for the citizen's answer.
+    running = [Case.status.not_in(CLOSED_STATUSES), Case.paused_at.is_(None)]
     if _bool_parameter("overdue"):
-        clauses += [Case.status.not_in(CLOSED_STATUSES), Case.answer_due_on < today]
+        clauses += [*running, Case.answer_due_on < today]
     if _bool_parameter("due_soon"):
         clauses += [
-            Case.status.not_in(CLOSED_STATUSES),
+            *running,
             Case.answer_due_on.between(today, today + timedelta(days=DUE_SOON_DAYS)),
         ]
     received_from = _day_parameter("received_from")
@@ -415,7 +417,7 @@ def case_summary(case: Case, today: date) -> dict[str, Any]:
         "unit": _ref(case.unit),
         "received_at": iso_utc(case.received_at),
         "answer_due_on": case.answer_due_on.isoformat(),
-        "overdue": case.is_open and case.answer_due_on < today,
+        "overdue": deadlines.is_overdue(case, today),
     }
 
 
@@ -583,7 +585,7 @@ def _action_data(action: Action) -> dict[str, Any]:
                 422,
                 "unknown_field",
                 f"Trường {key} không dùng cho thao tác này (chỉ nhận: {', '.join(accepted)}).",
-                f"The field {key} is not an input of this action (accepted: {', '.join(accepted)}).",
+                f"The field {key} is not an input of this action (inputs: {', '.join(accepted)}).",
             )
         expected = INPUT_TYPES[key]
         if not isinstance(value, expected) or isinstance(value, bool):

@@ -127,15 +127,18 @@ class Redactor:
         return _EMAIL_LIKE.sub(lambda m: mask_email(m.group()), text)
 
 
-def redactor_for(case: Case) -> Redactor:
-    """Return the redactor of the case's and its citizen's contact data."""
+def redactor_for(case: Case, shared: list[events.SubmitInfoEvent]) -> Redactor:
+    """Return the redactor of the contact data of the case, its citizen and their info forms."""
     citizen = case.citizen
-    values = {
+    values: dict[str, list[str | None]] = {
         "name": [case.contact_name, citizen.name if citizen else None],
         "phone": [case.contact_phone, citizen.phone if citizen else None],
         "email": [case.contact_email, citizen.email if citizen else None],
         "address": [case.contact_address, citizen.address if citizen else None],
     }
+    for info in shared:
+        for kind in values:
+            values[kind].append(getattr(info, kind))
     return Redactor({kind: [v for v in found if v] for kind, found in values.items()})
 
 
@@ -198,9 +201,10 @@ def build(
     )
     files = _Files(case, attachment_url)
     sent_ids = {row.zalo_message_id for row in outbox if row.zalo_message_id}
+    parsed = [(row, parse(row)) for row in inbound]
     ordered: list[tuple[datetime, int, int, Bubble]] = []
-    for row in inbound:
-        bubble = inbound_bubble(row, files, sent_ids)
+    for row, event in parsed:
+        bubble = inbound_bubble(row.received_at, event, files, sent_ids)
         if bubble is not None:
             ordered.append((row.received_at, 0, row.id, bubble))
     for message in outbox:
@@ -208,9 +212,18 @@ def build(
     ordered.sort(key=lambda entry: entry[:3])
     bubbles = [entry[3] for entry in ordered]
     if not reveal_contact:
-        redact = redactor_for(case)
+        shared = [event for _row, event in parsed if isinstance(event, events.SubmitInfoEvent)]
+        redact = redactor_for(case, shared)
         bubbles = [_redacted(bubble, redact) for bubble in bubbles]
     return Transcript(since, until, bubbles, truncated=LIMIT in (len(inbound), len(outbox)))
+
+
+def parse(row: InboundEvent) -> events.ZaloEvent | None:
+    """Return the typed event of a stored webhook body, or None when it cannot be read."""
+    try:
+        return events.parse_event(json.loads(row.body))
+    except (ValueError, events.EventParseError):
+        return None
 
 
 def _redacted(bubble: Bubble, redact: Redactor) -> Bubble:
@@ -249,13 +262,12 @@ def safe_link(url: str | None) -> str | None:
     return None
 
 
-def inbound_bubble(row: InboundEvent, files: _Files, sent_ids: set[str]) -> Bubble | None:
+def inbound_bubble(
+    at: datetime, event: events.ZaloEvent | None, files: _Files, sent_ids: set[str]
+) -> Bubble | None:
     """Return the bubble of one webhook event, or None for our own echoed messages."""
-    try:
-        event = events.parse_event(json.loads(row.body))
-    except (ValueError, events.EventParseError):
-        return Bubble(row.received_at, "citizen", "[Tin nhắn không đọc được]")
-    at = row.received_at
+    if event is None:
+        return Bubble(at, "citizen", "[Tin nhắn không đọc được]")
     if isinstance(event, events.OASendEvent):
         if event.msg_id in sent_ids or not event.text:
             return None

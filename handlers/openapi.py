@@ -85,7 +85,7 @@ def _schemas() -> dict[str, Any]:
         "answer_due_on": {**DATE, "description": "The expected answer date (local date)."},
         "overdue": {
             "type": "boolean",
-            "description": "Open and past its answer date (Asia/Ho_Chi_Minh).",
+            "description": "Open, past its answer date, clock running (not awaiting the citizen).",
         },
     }
     detail = {
@@ -289,8 +289,12 @@ LIST_PARAMETERS = [
     ),
     _query("unit", STRING, "A unit code (GET /units): the cases assigned to that unit."),
     _query("field", STRING, "A field code (GET /fields)."),
-    _query("overdue", BOOLEAN, "true: only open cases past their answer date."),
-    _query("due_soon", BOOLEAN, f"true: only open cases due today or within {DUE_SOON_DAYS} days."),
+    _query("overdue", BOOLEAN, "true: only overdue cases (see CaseSummary.overdue)."),
+    _query(
+        "due_soon",
+        BOOLEAN,
+        f"true: only open cases, clock not paused, due today or within {DUE_SOON_DAYS} days.",
+    ),
     _query("received_from", DATE, "Received on or after this day (Asia/Ho_Chi_Minh)."),
     _query("received_to", DATE, "Received on or before this day (Asia/Ho_Chi_Minh)."),
     _query("code", STRING, "Exactly this case code."),

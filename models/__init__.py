@@ -1,6 +1,6 @@
 """SQLAlchemy models, one aggregate per module; importing this package registers them all."""
 
-from .auth import ApiToken, LoginFailure
+from .auth import ApiToken, LoginFailure, PublicLookup
 from .base import Base, utcnow
 from .case import (
     CLOSED_STATUSES,
@@ -47,6 +47,7 @@ __all__ = [
     "MessageKind",
     "OutboxMessage",
     "OutboxState",
+    "PublicLookup",
     "RateBucket",
     "ResponseTemplate",
     "SandboxFault",

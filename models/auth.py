@@ -36,3 +36,14 @@ class LoginFailure(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(80), index=True)
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class PublicLookup(Base):
+    """One lookup on the public page, by a hashed client address (throttles enumeration)."""
+
+    __tablename__ = "public_lookup"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_hash: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    failed: Mapped[bool] = mapped_column(default=False)

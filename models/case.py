@@ -78,6 +78,11 @@ class Case(Base):
     paused_days: Mapped[int] = mapped_column(default=0)
     extended_days: Mapped[int] = mapped_column(default=0)
     last_progress_at: Mapped[datetime | None]
+    # The published version (None: the automatically redacted text is published). The
+    # originals above are kept untouched.
+    public_title: Mapped[str | None] = mapped_column(String(200))
+    public_content: Mapped[str | None] = mapped_column(Text)
+    public_answer: Mapped[str | None] = mapped_column(Text)
     # The citizen's verdict on the answer: "answered" is not "resolved".
     resolved: Mapped[str | None] = mapped_column(String(10))  # yes, no, partly
     rating: Mapped[int | None]  # 5 very satisfied ... 1 very dissatisfied

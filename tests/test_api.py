@@ -190,6 +190,16 @@ def test_overdue_follows_the_api_clock(api, listing, api_clock):
     assert overdue == [listing["due_today"], listing["overdue"]]
 
 
+def test_a_case_awaiting_the_citizen_is_not_overdue(api, world, listing):
+    # The clock stops while the agency waits for the citizen (cases.deadlines).
+    set_case(world, listing["overdue"], paused_at=NOW)
+
+    item = api.get("/api/v1/cases?code=" + listing["overdue"], "dieuphoi").json["items"][0]
+
+    assert item["overdue"] is False
+    assert codes(api.get("/api/v1/cases?overdue=true", "dieuphoi")) == []
+
+
 def test_paging(api, listing):
     first = api.get("/api/v1/cases?per_page=3", "dieuphoi")
     second = api.get("/api/v1/cases?per_page=3&page=2", "dieuphoi")
@@ -369,7 +379,7 @@ def test_an_action_moves_the_case_and_queues_the_citizens_message(api, world, za
         }
     ]
     assert body["messages"][0]["sent_at"]
-    assert body["allowed_actions"] == ["escalate", "merge", "progress", "comment"]
+    assert body["allowed_actions"] == ["escalate", "merge", "extend", "progress", "comment"]
 
     # The handler of that unit takes it; an action without inputs needs no body at all.
     accepted = api.post(f"/api/v1/cases/{code}/actions/accept", "canbo.sxd")

@@ -178,6 +178,7 @@ def test_every_documented_answer_is_produced_and_matches_the_document(api, world
         ("return_to_coordinator", "canbo.sxd", {"note": "Không thuộc thẩm quyền"}),
         ("transfer", "dieuphoi", {"unit_id": sxd, "note": "Chuyển lại"}),
         ("accept", "canbo.sxd", {}),
+        ("extend", "lanhdao.sxd", {"days": 10, "note": "Cần thêm thời gian xác minh."}),
         ("request_info", "canbo.sxd", {"note": "Đề nghị cho biết số nhà chính xác."}),
         ("resume", "canbo.sxd", {}),
         ("progress", "canbo.sxd", {"note": "Đã kiểm tra hiện trường."}),

@@ -415,5 +415,6 @@ def test_a_case_received_on_paper_notifies_nobody(world, wsession):
 
 def test_allowed_actions_lists_only_what_this_user_may_do_now(world):
     session, case = world["session"], world["case"]
+
     def names(who):
         return {a.name for a in workflow.allowed_actions(session, world["staff"][who], case)}

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: c1dc84df655a
+Revision ID: b8511b98c67c
 Revises:
-Create Date: 2026-11-27 05:42:59.594311
+Create Date: 2026-11-27 05:43:38.777568
 """
 
 from collections.abc import Sequence
@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql
 
 import models.base
 
-revision: str = "c1dc84df655a"
+revision: str = "b8511b98c67c"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -91,6 +91,20 @@ def upgrade() -> None:
     with op.batch_alter_table("login_failure", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_login_failure_at"), ["at"], unique=False)
         batch_op.create_index(batch_op.f("ix_login_failure_username"), ["username"], unique=False)
+
+    op.create_table(
+        "public_lookup",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("client_hash", sa.String(length=64), nullable=False),
+        sa.Column("at", models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("failed", sa.Boolean(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_public_lookup")),
+    )
+    with op.batch_alter_table("public_lookup", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_public_lookup_at"), ["at"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_public_lookup_client_hash"), ["client_hash"], unique=False
+        )
 
     op.create_table(
         "rate_bucket",
@@ -390,6 +404,9 @@ def upgrade() -> None:
         sa.Column("paused_days", sa.Integer(), nullable=False),
         sa.Column("extended_days", sa.Integer(), nullable=False),
         sa.Column("last_progress_at", models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("public_title", sa.String(length=200), nullable=True),
+        sa.Column("public_content", sa.Text(), nullable=True),
+        sa.Column("public_answer", sa.Text(), nullable=True),
         sa.Column("resolved", sa.String(length=10), nullable=True),
         sa.Column("rating", sa.Integer(), nullable=True),
         sa.Column("rating_comment", sa.Text(), nullable=True),
@@ -689,6 +706,11 @@ def downgrade() -> None:
     op.drop_table("sandbox_media")
     op.drop_table("sandbox_fault")
     op.drop_table("rate_bucket")
+    with op.batch_alter_table("public_lookup", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_public_lookup_client_hash"))
+        batch_op.drop_index(batch_op.f("ix_public_lookup_at"))
+
+    op.drop_table("public_lookup")
     with op.batch_alter_table("login_failure", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_login_failure_username"))
         batch_op.drop_index(batch_op.f("ix_login_failure_at"))
