@@ -11,7 +11,6 @@ import logging
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from bot import conversation, texts
@@ -22,17 +21,14 @@ from bot.flows.menu import welcome
 from bot.incoming import from_event
 from bot.zalo import events, messages
 from models import Citizen, Conversation, EventStatus, InboundEvent, OutboxState
+from models.db import insert_for
 
 log = logging.getLogger(__name__)
 
 
-def _insert(session: Session):
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-
-
 def get_citizen(session: Session, zalo_user_id: str, now: datetime) -> Citizen:
     """Return the citizen with this Zalo id, creating them (and their conversation) if new."""
-    insert = _insert(session)
+    insert = insert_for(session)
     session.execute(
         insert(Citizen)
         .values(zalo_user_id=zalo_user_id, created_at=now, is_follower=False)

@@ -20,13 +20,13 @@ from pathlib import Path
 from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
 from sqlalchemy import func, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.attachments import DownloadPolicy, download_pending
 from bot.digest import post_held_digest
 from bot.zalo.tokens import TokenUnavailableError
 from cases.clock import LOCAL_TZ
 from models import WorkerHeartbeat, utcnow
+from models.db import insert_for
 
 log = logging.getLogger(__name__)
 WORKER_NAME = "main"
@@ -63,9 +63,7 @@ def beat(app: Flask) -> object:
     sessions = get_runtime(app).sessions
     now = utcnow()
     with sessions() as session, session.begin():
-        insert = (
-            postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-        )
+        insert = insert_for(session)
         stmt = insert(WorkerHeartbeat).values(
             name=WORKER_NAME,
             host=socket.gethostname(),

@@ -11,7 +11,6 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from cases import deadlines
@@ -25,6 +24,7 @@ from models import (
     CaseKind,
     CaseStatus,
 )
+from models.db import insert_for
 
 
 class IntakeError(ValueError):
@@ -56,7 +56,7 @@ class Submission:
 
 def next_case_code(session: Session, day: date) -> str:
     """Reserve the next code of `day` (PAKN.YYYYMMDD.NNNN); atomic under concurrent submissions."""
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    insert = insert_for(session)
     stmt = (
         insert(CaseDayCounter)
         .values(day=day, last_seq=1)

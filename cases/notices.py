@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from models import StaffNotice
+from models.db import insert_for
 
 
 def post_notice(
@@ -22,7 +22,7 @@ def post_notice(
     unit_id: int | None = None,
 ) -> bool:
     """Add a notice unless one with the same `dedup_key` exists; True if added."""
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    insert = insert_for(session)
     stmt = insert(StaffNotice).values(
         kind=kind,
         role=role,

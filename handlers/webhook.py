@@ -12,8 +12,6 @@ import logging
 from datetime import timedelta
 
 from flask import Blueprint, current_app, jsonify, request
-from sqlalchemy import insert as sa_insert
-from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.conversation import BotSettings
 from bot.inbound import process_event
@@ -21,6 +19,7 @@ from bot.zalo import events
 from bot.zalo.signature import verify_signature
 from handlers.runtime import db, dispatch_after_commit
 from models import EventStatus, InboundEvent, utcnow
+from models.db import insert_for
 
 log = logging.getLogger(__name__)
 bp = Blueprint("webhook", __name__)
@@ -110,8 +109,7 @@ def _insert_event(
     session, body: dict, raw: bytes, event, parse_error: str | None, now
 ) -> int | None:
     """Insert the event unless its key is known; return its id, or None for a redelivery."""
-    dialect = session.get_bind().dialect.name
-    insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}.get(dialect, sa_insert)
+    insert = insert_for(session)
     values = {
         "dedup_key": events.dedup_key(body, raw),
         "event_name": str(body["event_name"])[:60],

@@ -55,3 +55,10 @@ def make_autocommit_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(
         bind=engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
     )
+
+
+def insert_for(session: Session):
+    """The dialect's INSERT construct (it has `on_conflict_do_nothing/do_update`) for `session`."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from handlers.console import console_state
+from handlers.login_throttle import DbLoginThrottle
 from models import (
     AttachmentState,
     Case,
@@ -15,6 +17,7 @@ from models import (
     CaseEvent,
     CaseKind,
     CaseStatus,
+    LoginFailure,
 )
 from tests import console_helpers
 from tests.console_helpers import ACCOUNTS, XSS, csrf_from, login, page
@@ -349,3 +352,74 @@ def test_case_without_location_has_no_map_link(client, make_case):
 
     assert "openstreetmap" not in html
     assert "Người gửi không cung cấp địa điểm." in html
+
+
+# The login throttle lives in the database
+
+
+def test_throttle_holds_across_processes(make_app, client, demo, clock):
+    other = make_app()  # a second web process on the same database
+    console_state(other).clock = clock
+    other_client = other.test_client()
+    for browser in (client, other_client, client, other_client):
+        assert login(browser, "handler", password="sai-mat-khau-roi").status_code == 401
+        clock.advance(minutes=1)
+
+    assert login(other_client, "handler", password="sai-mat-khau-roi").status_code == 401
+
+    assert login(client, "handler").status_code == 429
+    assert login(other_client, "handler").status_code == 429
+
+
+def test_a_successful_login_clears_the_failures(client, demo, clock):
+    for _ in range(4):
+        login(client, "handler", password="sai-mat-khau-roi")
+    assert login(client, "handler").status_code == 302
+    client.post("/admin/logout", data={"csrf_token": csrf_from(client, "/admin/")})
+
+    for _ in range(4):
+        assert login(client, "handler", password="sai-mat-khau-roi").status_code == 401
+    assert login(client, "handler").status_code == 302
+
+
+def test_usernames_are_counted_without_case_or_spaces(client, demo, clock):
+    for name in ("CANBO.SXD", " canbo.sxd", "Canbo.Sxd ", "canbo.sxd", "canbo.SXD"):
+        client.post("/admin/login", data={
+            "username": name, "password": "sai-mat-khau-roi", "csrf_token": csrf_from(client),
+        })
+
+    assert login(client, "handler").status_code == 429
+
+
+def test_db_throttle_rules(app, clock):
+    from handlers.runtime import get_runtime
+
+    with get_runtime(app).sessions() as session:
+        throttle = DbLoginThrottle(session, clock=clock)
+        for _ in range(4):
+            throttle.record_failure("canbo")
+            clock.advance(minutes=1)
+        assert throttle.locked_until("canbo") is None
+
+        throttle.record_failure("canbo")
+        assert throttle.locked_until("canbo") == clock.now + timedelta(minutes=15)
+        assert throttle.locked_until("other") is None
+        clock.advance(minutes=14, seconds=59)
+        assert throttle.locked_until("canbo") is not None
+        clock.advance(seconds=1)
+        assert throttle.locked_until("canbo") is None
+
+        # Far later, a failure prunes every row no rule can use any more.
+        clock.advance(hours=1)
+        throttle.record_failure("someone")
+        assert session.scalar(select(func.count()).select_from(LoginFailure)) == 1
+        throttle.reset("someone")
+        assert session.scalar(select(func.count()).select_from(LoginFailure)) == 0
+
+
+def test_a_very_long_username_is_throttled_not_crashed(client, demo):
+    response = client.post("/admin/login", data={
+        "username": "x" * 500, "password": "sai-mat-khau-roi", "csrf_token": csrf_from(client),
+    })
+
+    assert response.status_code == 401

@@ -48,34 +48,15 @@ def cases(make_case, clock):
         "sxd_late": make_case("SXD", status=S.PROCESSING, answer_due_on=date(2026, 11, 26)),
         "sxd_today": make_case("SXD", status=S.PROCESSING, answer_due_on=date(2026, 11, 27)),
         "sxd_done_late": make_case("SXD", status=S.ANSWERED, answer_due_on=date(2026, 11, 1)),
-        "env_soon": make_case(
-            "STNMT",
-            "MOI-TRUONG",
-            status=S.AWAITING_INFO,
-            answer_due_on=date(2026, 11, 30),
-            received_at=at,
-        ),
-        "env_later": make_case(
-            "STNMT",
-            "MOI-TRUONG",
-            status=S.PROCESSING,
-            answer_due_on=date(2026, 12, 1),
-            received_at=at,
-        ),
-        "traffic": make_case(
-            "SGTVT",
-            "GIAO-THONG",
-            status=S.PUBLISHED,
-            title="ĐƯỜNG LÁNG ngập nước",
-            content="Mưa lớn.",
-        ),
+        "env_soon": make_case("STNMT", "MOI-TRUONG", status=S.AWAITING_INFO,
+                              answer_due_on=date(2026, 11, 30), received_at=at),
+        "env_later": make_case("STNMT", "MOI-TRUONG", status=S.PROCESSING,
+                               answer_due_on=date(2026, 12, 1), received_at=at),
+        "traffic": make_case("SGTVT", "GIAO-THONG", status=S.PUBLISHED,
+                             title="ĐƯỜNG LÁNG ngập nước", content="Mưa lớn."),
         # 17:30 UTC on the 26th is already the 27th in Vietnam.
-        "midnight": make_case(
-            "SGTVT",
-            "GIAO-THONG",
-            status=S.RECEIVED,
-            received_at=datetime(2026, 11, 26, 17, 30, tzinfo=UTC),
-        ),
+        "midnight": make_case("SGTVT", "GIAO-THONG", status=S.RECEIVED,
+                              received_at=datetime(2026, 11, 26, 17, 30, tzinfo=UTC)),
     }
 
 

@@ -349,30 +349,10 @@ def test_officer_echo_from_the_oa_chat_is_ignored(app, session, zalo):
 
 def test_held_answers_are_listed_for_coordinators_once_a_day(app, session, zalo):
     from bot.digest import post_held_digest
-    from cases.demo import seed_reference_data
-    from cases.intake import Submission, submit_case
-    from models import CaseKind, Field
+    from tests.factories import make_case
 
-    seed_reference_data(session)
-    session.commit()
     citizen = make_citizen(session, days_since=9)
-    field = session.scalars(select(Field)).first()
-    case = submit_case(
-        session,
-        Submission(
-            kind=CaseKind.FEEDBACK,
-            field_id=field.id,
-            unit_id=field.default_unit_id,
-            title="Đèn đường hỏng",
-            content="Đèn đường hỏng đã một tuần",
-            contact_name="Nguyễn Văn An",
-            contact_phone="0912345678",
-            contact_address="Hà Nội",
-        ),
-        citizen.id,
-        utcnow(),
-        20,
-    )
+    case = make_case(session, citizen.id, commit=False)
     session.commit()
     queue(session, citizen, "Kết quả", kind=MessageKind.ANSWER, case_id=case.id)
     dispatcher(app).dispatch_citizen(citizen.id)
@@ -398,31 +378,10 @@ def test_citizen_is_reachable_again_after_writing(app, session, zalo):
 
 def test_a_failure_later_made_good_no_longer_counts_as_undelivered(app, session, zalo):
     from bot.delivery import undelivered
+    from tests.factories import make_case
 
     citizen = make_citizen(session)
-    from cases.demo import seed_reference_data
-    from cases.intake import Submission, submit_case
-    from models import CaseKind, Field
-
-    seed_reference_data(session)
-    session.commit()
-    field = session.scalars(select(Field)).first()
-    case = submit_case(
-        session,
-        Submission(
-            kind=CaseKind.FEEDBACK,
-            field_id=field.id,
-            unit_id=field.default_unit_id,
-            title="Đèn đường hỏng",
-            content="Đèn đường hỏng đã một tuần",
-            contact_name="Nguyễn Văn An",
-            contact_phone="0912345678",
-            contact_address="Hà Nội",
-        ),
-        citizen.id,
-        utcnow(),
-        20,
-    )
+    case = make_case(session, citizen.id, commit=False)
     session.commit()
     [failed] = queue(session, citizen, "Kết quả", kind=MessageKind.ANSWER, case_id=case.id)
     zalo.fail_next(error_body(-201))

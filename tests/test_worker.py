@@ -6,8 +6,8 @@ import responses
 from sqlalchemy import select
 
 from bot.worker import build_scheduler, download_attachments, sweep_outbox
-from cases.demo import seed_reference_data
 from models import AttachmentState, CaseAttachment, OutboxMessage, OutboxState, utcnow
+from tests.factories import make_case
 from tests.test_flow_submit import USER
 
 IMAGE = "https://photo-stal-1.zdn.vn/x/den.jpg"
@@ -42,26 +42,7 @@ def test_sweep_sends_what_the_web_process_left(make_app, session, webhook, zalo)
 
 
 def _case_with_image(session, url: str = IMAGE):
-    from cases.intake import Submission, submit_case
-    from models import CaseKind, Field
-
-    seed_reference_data(session)
-    session.commit()
-    field = session.scalars(select(Field)).first()
-    submission = Submission(
-        kind=CaseKind.FEEDBACK,
-        field_id=field.id,
-        unit_id=field.default_unit_id,
-        title="Tiêu đề thử nghiệm",
-        content="Nội dung thử nghiệm đủ dài",
-        contact_name="Nguyễn Văn An",
-        contact_phone="0912345678",
-        contact_address="12 Hàng Bạc",
-        attachments=[{"media_type": "image", "url": url, "name": "den.jpg"}],
-    )
-    case = submit_case(session, submission, None, utcnow(), 20)
-    session.commit()
-    return case
+    return make_case(session, attachments=[{"media_type": "image", "url": url, "name": "den.jpg"}])
 
 
 def test_attachment_is_downloaded_into_storage(app, session, tmp_path):
@@ -115,10 +96,12 @@ def test_only_one_worker_per_database(app):
 
     from bot.worker import WorkerLockError, single_worker
 
-    with single_worker(app):
-        with pytest.raises(WorkerLockError, match="another worker"):
-            with single_worker(app):
-                pass
+    with (
+        single_worker(app),
+        pytest.raises(WorkerLockError, match="another worker"),
+        single_worker(app),
+    ):
+        pass
     with single_worker(app):  # released when the first worker stops
         pass
 

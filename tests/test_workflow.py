@@ -7,16 +7,13 @@ from sqlalchemy import select
 
 from cases import notifications, workflow
 from cases.demo import seed_demo
-from cases.intake import Submission, submit_case
 from cases.staff import create_staff
 from cases.workflow import ACTIONS, InvalidInputError, NotAllowedError, WorkflowError
 from models import (
     CaseEvent,
-    CaseKind,
     CaseStatus,
     Citizen,
     Conversation,
-    Field,
     MessageKind,
     OutboxMessage,
     Staff,
@@ -24,6 +21,7 @@ from models import (
     utcnow,
 )
 from tests.conftest import Webhook
+from tests.factories import make_case
 
 S = CaseStatus
 USER = "2468458835291979220"
@@ -49,22 +47,13 @@ def world(wsession, session):
     session.add(citizen)
     session.flush()
     session.add(Conversation(citizen_id=citizen.id, state="idle", draft={}, updated_at=now))
-    field = session.scalars(select(Field).where(Field.code == "XAY-DUNG")).one()
-    case = submit_case(
+    case = make_case(
         session,
-        Submission(
-            kind=CaseKind.FEEDBACK,
-            field_id=field.id,
-            unit_id=field.default_unit_id,
-            title="Công trình lấn chiếm vỉa hè",
-            content="Công trình số 5 lấn chiếm vỉa hè đã 2 tháng.",
-            contact_name="Nguyễn Văn An",
-            contact_phone="0912345678",
-            contact_address="Hà Nội",
-        ),
         citizen.id,
-        now,
-        20,
+        seed=False,
+        commit=False,
+        title="Công trình lấn chiếm vỉa hè",
+        content="Công trình số 5 lấn chiếm vỉa hè đã 2 tháng.",
     )
     session.commit()
     staff = {s.username: s for s in session.scalars(select(Staff))}
@@ -220,22 +209,13 @@ def test_escalation_and_resumption(world):
 
 def test_merge_into_another_case(world, wsession):
     session = wsession
-    field = world["case"].field
-    other = submit_case(
+    other = make_case(
         session,
-        Submission(
-            kind=CaseKind.FEEDBACK,
-            field_id=field.id,
-            unit_id=field.default_unit_id,
-            title="Lấn chiếm vỉa hè số 5",
-            content="Công trình số 5 lấn chiếm vỉa hè.",
-            contact_name="Trần Thị Bình",
-            contact_phone="0987654321",
-            contact_address="Hà Nội",
-        ),
         None,
-        utcnow(),
-        20,
+        seed=False,
+        commit=False,
+        title="Lấn chiếm vỉa hè số 5",
+        content="Công trình số 5 lấn chiếm vỉa hè.",
     )
     session.commit()
     with pytest.raises(InvalidInputError):

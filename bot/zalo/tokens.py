@@ -23,12 +23,12 @@ from datetime import datetime, timedelta
 
 from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy import func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.zalo.client import TokenPair, ZaloClient
 from bot.zalo.errors import OAuthError
 from models import TokenStatus, ZaloToken, utcnow
+from models.db import insert_for
 
 log = logging.getLogger(__name__)
 
@@ -136,9 +136,7 @@ class TokenStore:
                 source="env",
             )
         # Several processes may seed at once: the first insert wins, the others read it.
-        insert = (
-            postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-        )
+        insert = insert_for(session)
         session.execute(
             insert(ZaloToken).values(**values).on_conflict_do_nothing(index_elements=[ZaloToken.id])
         )
