@@ -37,9 +37,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from handlers import admin, api, console, console_cases, console_zalo, site, webhook
+    from handlers import admin, api, console, console_cases, console_zalo, public, site, webhook
 
     app.register_blueprint(site.bp)
+    app.register_blueprint(public.bp)
     app.register_blueprint(webhook.bp)
     app.register_blueprint(console.bp)
     app.register_blueprint(console_cases.bp)

@@ -337,6 +337,8 @@ class WebhookBench:
         path = WEBHOOK_PATH if endpoint == "webhook" else BARE_PATH
         count = round((rate or MAX_RUN_CEILING) * args.duration)
         requests, keys = self.events.batch(port, count, path, redeliver=endpoint == "webhook")
+        # Between steps the server is idle: whatever the machine does now is someone else's.
+        wait_for_quiet(QUIET_BELOW, args.quiet_wait / 4)
         before = count_events(self.engine)
         server_pids, db_pids = self.server.pids(), self.db_pids()
         server0, db0 = process_cpu(server_pids), process_cpu(db_pids)
@@ -377,10 +379,8 @@ class WebhookBench:
         for rate in self.args.rates:
             for endpoint in ("bare", "webhook"):
                 self.step(endpoint, rate)
-                time.sleep(1)
         for endpoint in ("bare", "webhook"):
             self.step(endpoint, None)
-            time.sleep(1)
         return self.rows
 
 
@@ -546,7 +546,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--quiet-wait",
         type=float,
         default=60.0,
-        help="seconds to wait, at most, for other load to stop before each database (0: no wait)",
+        help="seconds to wait, at most, for other load to settle before each database, and a "
+        "quarter of it before each step (0: no wait)",
     )
     parser.add_argument("--json", type=Path, help="also write the results to this JSON file")
     args = parser.parse_args(argv)

@@ -8,12 +8,15 @@ second web process or a redelivered event never loses the citizen's place.
 
 Universal commands work at any step, with or without diacritics: "menu", "hủy", "trợ giúp",
 "quay lại". A draft untouched for longer than the TTL is offered back (continue or start over).
+Some buttons work at any step too: `#menu:` payloads, and those whose prefix is registered in
+the `anywhere` table passed to `run` (the satisfaction survey's, say) — their handler answers
+and decides whether the conversation moves.
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -137,9 +140,15 @@ class Step:
     buttons: frozenset[str] = frozenset()  # payload prefixes this step's own buttons use
 
 
-def menu_message(question: str, options: Sequence[Option], prefix: str) -> dict[str, Any]:
+# Handles a button tapped at any step: (ctx, incoming, current state, steps) -> the state to be in.
+AnywhereHandler = Callable[[Context, Incoming, str, dict[str, Step]], str]
+
+
+def menu_message(
+    question: str, options: Sequence[Option], prefix: str, hint: str = texts.HOW_TO_CHOOSE
+) -> dict[str, Any]:
     """Render a menu as a button template whose text also lists the options by number."""
-    lines = [question, *(f"{i}. {o.label}" for i, o in enumerate(options, 1)), texts.HOW_TO_CHOOSE]
+    lines = [question, *(f"{i}. {o.label}" for i, o in enumerate(options, 1)), hint]
     body = "\n".join(lines)
     if len(options) > messages.MAX_BUTTONS:
         return messages.text(body)
@@ -162,14 +171,26 @@ def choose(options: Sequence[Option], incoming: Incoming, prefix: str) -> Option
     return next((o for o in options if o.matches(norm)), None)
 
 
-def run(ctx: Context, incoming: Incoming, steps: dict[str, Step]) -> None:
-    """Handle one message: universal commands first, then the current step."""
+def run(
+    ctx: Context,
+    incoming: Incoming,
+    steps: dict[str, Step],
+    anywhere: Mapping[str, AnywhereHandler] | None = None,
+) -> None:
+    """Handle one message: universal commands and buttons first, then the current step."""
     conversation = ctx.conversation
     ctx.draft = copy.deepcopy(conversation.draft or {})
     state = conversation.state if conversation.state in steps else IDLE
+    handler = _anywhere_handler(incoming, anywhere or {})
     command = _command(incoming)
     stale = conversation.updated_at < ctx.now - ctx.settings.draft_ttl
-    if command is not None:
+    if handler is not None:
+        before = state
+        state = handler(ctx, incoming, state, steps)
+        if state == before and steps[state].in_flow:
+            # Answered beside the flow: the draft is untouched and must not look freshly edited.
+            return
+    elif command is not None:
         state = _run_command(ctx, command, state, steps, incoming)
     elif steps[state].in_flow and stale:
         suspend(ctx, state)
@@ -180,6 +201,13 @@ def run(ctx: Context, incoming: Incoming, steps: dict[str, Step]) -> None:
     conversation.state = state
     conversation.draft = ctx.draft
     conversation.updated_at = ctx.now
+
+
+def _anywhere_handler(
+    incoming: Incoming, anywhere: Mapping[str, AnywhereHandler]
+) -> AnywhereHandler | None:
+    payload = incoming.payload
+    return anywhere.get(payload[0]) if payload is not None else None
 
 
 def _run_step(ctx: Context, state: str, incoming: Incoming, steps: dict[str, Step]) -> str:

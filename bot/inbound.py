@@ -13,10 +13,10 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot import conversation, texts
+from bot import conversation, staff_link, texts
 from bot.conversation import BotSettings, Context, Reply
 from bot.delivery import confirm_echo, enqueue, mark_receipts, release_held
-from bot.flows import STEPS
+from bot.flows import ANYWHERE, STEPS
 from bot.flows.menu import welcome
 from bot.incoming import from_event
 from bot.zalo import events, messages
@@ -112,7 +112,10 @@ def _apply(ctx: Context, event: events.ZaloEvent) -> None:
     incoming = from_event(event)
     if incoming is None:
         return
-    conversation.run(ctx, incoming, STEPS)
+    # A staff member's one-time link code works in any state and leaves the conversation as it is.
+    if staff_link.answer_link_code(ctx, incoming):
+        return
+    conversation.run(ctx, incoming, STEPS, ANYWHERE)
 
 
 def _queue(session: Session, citizen_id: int, replies: list[Reply]) -> None:

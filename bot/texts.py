@@ -224,3 +224,53 @@ def number(value: int) -> str:
 
 # --- Delivery ---------------------------------------------------------------------------------
 HELD_NOTICE = "Ông/Bà có {count} thông báo mới về phản ánh, kiến nghị của mình:"
+
+# --- Satisfaction survey ----------------------------------------------------------------------
+SURVEY_ASK_RESOLVED = (
+    "PAKN {code} ({title}) đã được trả lời. "
+    "Vấn đề Ông/Bà phản ánh, kiến nghị đã được giải quyết chưa?"
+)
+SURVEY_ASK_AGAIN = (
+    "Cơ quan rất mong nhận được ý kiến của Ông/Bà về kết quả giải quyết PAKN {code} ({title}). "
+    "Vấn đề đã được giải quyết chưa?"
+)
+SURVEY_RESOLVED_YES = "Đã giải quyết"
+SURVEY_RESOLVED_NO = "Chưa giải quyết"
+SURVEY_RESOLVED_PARTLY = "Giải quyết một phần"
+SURVEY_ASK_RATING = "Ông/Bà đánh giá thế nào về kết quả giải quyết PAKN {code}?"
+SURVEY_VERY_SATISFIED = "Rất hài lòng"
+SURVEY_SATISFIED = "Hài lòng"
+SURVEY_NEUTRAL = "Bình thường"
+SURVEY_DISSATISFIED = "Không hài lòng"
+SURVEY_VERY_DISSATISFIED = "Rất không hài lòng"
+SURVEY_ASK_COMMENT = 'Ông/Bà có ý kiến gì thêm không? Ông/Bà gõ ý kiến hoặc bấm "Bỏ qua".'
+SURVEY_COMMENT_SKIP = "Bỏ qua"
+SURVEY_ASK_REVIEW = (
+    "Cơ quan rất tiếc vì kết quả giải quyết chưa đáp ứng mong muốn của Ông/Bà. "
+    "Ông/Bà có đề nghị xem xét lại PAKN {code} không?"
+)
+SURVEY_REVIEW_YES = "Đề nghị xem xét lại"
+SURVEY_REVIEW_NO = "Không"
+SURVEY_REOPENED = (
+    "PAKN {code} đã được mở lại để cơ quan xem xét, xử lý lại. "
+    "Kết quả sẽ được gửi đến Ông/Bà qua Zalo này."
+)
+SURVEY_STILL_OPEN = (
+    "PAKN {code} đang được xem xét, xử lý; kết quả sẽ được gửi đến Ông/Bà qua Zalo này."
+)
+SURVEY_THANKS = (
+    "Xin cảm ơn Ông/Bà đã đánh giá kết quả giải quyết PAKN {code}. "
+    "Ý kiến của Ông/Bà giúp cơ quan phục vụ người dân, doanh nghiệp ngày càng tốt hơn."
+)
+SURVEY_ALREADY_ANSWERED = "Ông/Bà đã đánh giá PAKN {code}. Xin cảm ơn Ông/Bà."
+SURVEY_NOT_FOUND = "Xin lỗi, không tìm thấy PAKN cần đánh giá."
+SURVEY_TAP_BUTTON = "Ông/Bà bấm nút để chọn."
+
+# --- Staff Zalo linking -----------------------------------------------------------------------
+STAFF_LINKED = (
+    "Đã liên kết tài khoản Zalo với tài khoản cán bộ {name}. Nhắc việc sẽ được gửi qua Zalo này."
+)
+STAFF_LINK_INVALID = (
+    "Mã liên kết không đúng hoặc đã hết hạn. "
+    "Đề nghị tạo mã mới trên trang quản trị và gửi lại trong vòng 15 phút."
+)

@@ -15,15 +15,19 @@ import socket
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from bot.attachments import DownloadPolicy, download_pending
 from bot.digest import post_held_digest
+from bot.flows import survey
 from bot.zalo.tokens import TokenUnavailableError
+from cases import monitoring
 from cases.clock import LOCAL_TZ
 from models import WorkerHeartbeat, utcnow
 from models.db import insert_for
@@ -31,6 +35,9 @@ from models.db import insert_for
 log = logging.getLogger(__name__)
 WORKER_NAME = "main"
 WORKER_LOCK_KEY = 0x5A4C4F574B  # "ZLOWK"
+# Reminders to staff and messages to citizens go out in the daytime only (local hours): a date
+# turning at midnight must not wake anybody up, and Zalo refuses some messages at night.
+DAYTIME_HOURS = range(7, 20)
 
 
 @dataclass(frozen=True)
@@ -105,6 +112,51 @@ def digest_held(app: Flask) -> object:
         return post_held_digest(session, now)
 
 
+def _is_daytime(now: datetime) -> bool:
+    return now.astimezone(LOCAL_TZ).hour in DAYTIME_HOURS
+
+
+def _in_transaction(
+    app: Flask, work: Callable[[Session, datetime], object], now: datetime
+) -> object:
+    from handlers.runtime import get_runtime
+
+    with get_runtime(app).sessions() as session, session.begin():
+        return work(session, now)
+
+
+def remind_deadlines(app: Flask) -> object:
+    """Remind units of cases due soon or late and escalate late answers (daytime only)."""
+    now = utcnow()
+    if not _is_daytime(now):
+        return False
+    return _in_transaction(app, monitoring.scan_deadlines, now)
+
+
+def digest_deadlines(app: Flask) -> object:
+    """Once a day, give coordinators the open and late cases per unit."""
+    now = utcnow()
+    if now.astimezone(LOCAL_TZ).hour < app.config["HELD_DIGEST_HOUR"]:
+        return False
+    return _in_transaction(app, monitoring.post_deadline_digest, now)
+
+
+def update_late_cases(app: Flask) -> object:
+    """Send the citizens of late cases their periodic progress update (daytime only)."""
+    now = utcnow()
+    if not _is_daytime(now):
+        return False
+    return _in_transaction(app, monitoring.send_progress_updates, now)
+
+
+def ask_satisfaction(app: Flask) -> object:
+    """Ask citizens whose answer reached them whether it resolved their problem (daytime only)."""
+    now = utcnow()
+    if not _is_daytime(now):
+        return False
+    return _in_transaction(app, survey.ask_surveys, now)
+
+
 def download_policy(config: dict) -> DownloadPolicy:
     """The attachment download policy from the app configuration."""
     hosts = tuple(h.strip().lower() for h in config["ATTACHMENT_URL_HOSTS"].split(",") if h.strip())
@@ -119,6 +171,10 @@ def jobs(config: dict) -> list[Job]:
         Job("heartbeat", beat, 15),
         Job("token-refresh", refresh_token, 300),
         Job("held-digest", digest_held, 900),
+        Job("deadline-reminders", remind_deadlines, 900),
+        Job("deadline-digest", digest_deadlines, 900),
+        Job("late-progress", update_late_cases, 900),
+        Job("satisfaction-survey", ask_satisfaction, 300),
     ]
 
 

@@ -60,6 +60,12 @@ TEXTS: dict[str, str] = {
         "Thời hạn trả lời PAKN {code} được gia hạn đến ngày {due}.\nLý do: {note}"
     ),
     "resumed": "Cảm ơn Ông/Bà đã bổ sung thông tin. PAKN {code} tiếp tục được xử lý.",
+    # Added by the monitoring work (cases/monitoring.py) pending the lead's review: the standard
+    # progress update sent to the citizen every 7 days while a case is late.
+    "late_progress": (
+        "PAKN {code} đang được {unit} tiếp tục xử lý; cơ quan sẽ thông báo kết quả sớm nhất. "
+        "Xin cảm ơn Ông/Bà đã kiên nhẫn chờ đợi."
+    ),
 }
 KINDS: dict[str, MessageKind] = {
     "info_requested": MessageKind.INFO_REQUEST,

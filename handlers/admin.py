@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import re
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,8 +51,14 @@ class FormResult:
     errors: Errors = field(default_factory=dict)
 
 
-def _text(form: Mapping[str, str], name: str, what: str, result: FormResult,
-          required: bool = True, maximum: int = MAX_NAME) -> str:
+def _text(
+    form: Mapping[str, str],
+    name: str,
+    what: str,
+    result: FormResult,
+    required: bool = True,
+    maximum: int = MAX_NAME,
+) -> str:
     value = " ".join(str(form.get(name, "")).split())
     result.values[name] = value
     if required and not value:
@@ -89,8 +95,9 @@ def _code(form: Mapping[str, str], model: type, what: str, result: FormResult) -
     return code
 
 
-def _unit_choice(form: Mapping[str, str], name: str, result: FormResult,
-                 required: bool, what: str) -> Unit | None:
+def _unit_choice(
+    form: Mapping[str, str], name: str, result: FormResult, required: bool, what: str
+) -> Unit | None:
     raw = str(form.get(name, "")).strip()
     result.values[name] = raw
     if not raw:
@@ -120,6 +127,57 @@ def _all_units() -> list[Unit]:
 
 def _options(units: list[Unit]) -> list[tuple[int, str]]:
     return [(unit.id, unit.name) for unit in units if unit.active]
+
+
+@dataclass(frozen=True)
+class Entity:
+    """What the generic create and update steps need to know about one kind of setting."""
+
+    model: type
+    what: str  # in the audit log
+    label: str  # in messages, Vietnamese
+    list_endpoint: str
+    edit_template: str
+    shown: str = "name"  # the attribute naming a row in messages
+
+
+def _get_or_404(entity: Entity, item_id: int) -> Any:
+    item = db().get(entity.model, item_id)
+    if item is None:
+        abort(404)
+    return item
+
+
+def _create(entity: Entity, result: FormResult, data: dict[str, Any], page: Callable):
+    """Add a row from valid `data`; with errors, show `page` again (422) and change nothing."""
+    if result.errors:
+        db().rollback()
+        return page(result, 422)
+    item = entity.model(**data)
+    db().add(item)
+    db().commit()
+    _audit(f"{entity.what} created", **{f"{entity.what}_id": item.id})
+    flash(f"Đã tạo {entity.label} “{getattr(item, entity.shown)}”.")
+    return redirect(url_for(entity.list_endpoint))
+
+
+def _update(entity: Entity, row: Any, result: FormResult, data: dict[str, Any], /, **context: Any):
+    """Save valid `data` on `row`; with errors, show the edit page again (422), unchanged."""
+    if result.errors:
+        return _invalid(entity.edit_template, result, **context)
+    for name, value in data.items():
+        setattr(row, name, value)
+    db().commit()
+    _audit(f"{entity.what} updated", **{f"{entity.what}_id": row.id}, active=row.active)
+    flash(f"Đã lưu {entity.label} “{getattr(row, entity.shown)}”.")
+    return redirect(url_for(entity.list_endpoint))
+
+
+UNIT = Entity(Unit, "unit", "đơn vị", "admin.units", "console/admin_unit.html")
+FIELD = Entity(Field, "field", "lĩnh vực", "admin.fields", "console/admin_field.html")
+TEMPLATE = Entity(
+    ResponseTemplate, "template", "mẫu", "admin.templates", "console/admin_template.html", "title"
+)
 
 
 # Units
@@ -165,8 +223,10 @@ def _read_unit(form: Mapping[str, str], unit: Unit | None) -> tuple[FormResult, 
         data["code"] = _code(form, Unit, "đơn vị", result)
     data["name"] = _text(form, "name", "tên đơn vị", result)
     parent = _unit_choice(form, "parent_id", result, False, "đơn vị cấp trên")
-    if parent is not None and unit is not None and (
-        parent.id == unit.id or parent.id in descendants(_all_units(), unit.id)
+    if (
+        parent is not None
+        and unit is not None
+        and (parent.id == unit.id or parent.id in descendants(_all_units(), unit.id))
     ):
         result.errors["parent_id"] = (
             "Không thể chuyển đơn vị vào chính nó hoặc một đơn vị cấp dưới của nó."
@@ -223,23 +283,7 @@ def units():
 @admin_required
 def create_unit():
     """Create a unit."""
-    result, data = _read_unit(request.form, None)
-    if result.errors:
-        db().rollback()
-        return _units_page(result, 422)
-    unit = Unit(**data)
-    db().add(unit)
-    db().commit()
-    _audit("unit created", unit_id=unit.id, code=unit.code)
-    flash(f"Đã tạo đơn vị “{unit.name}”.")
-    return redirect(url_for("admin.units"))
-
-
-def _unit_or_404(unit_id: int) -> Unit:
-    unit = db().get(Unit, unit_id)
-    if unit is None:
-        abort(404)
-    return unit
+    return _create(UNIT, *_read_unit(request.form, None), _units_page)
 
 
 def _unit_values(unit: Unit) -> dict[str, Any]:
@@ -257,26 +301,17 @@ def _unit_values(unit: Unit) -> dict[str, Any]:
 @admin_required
 def edit_unit(unit_id: int):
     """Show or save one unit: name, parent, coordinator flag, sub-units scope, order, status."""
-    unit = _unit_or_404(unit_id)
+    unit = _get_or_404(UNIT, unit_id)
     units = _all_units()
     below = descendants(units, unit.id)
-    parents = [u for u in units if u.id != unit.id and u.id not in below]
+    context = {
+        "unit": unit,
+        "unit_options": _options([u for u in units if u.id != unit.id and u.id not in below]),
+    }
     if request.method == "GET":
-        return render_template(
-            "console/admin_unit.html", unit=unit, unit_options=_options(parents),
-            form=FormResult(values=_unit_values(unit)),
-        )
-    result, data = _read_unit(request.form, unit)
-    if result.errors:
-        return _invalid(
-            "console/admin_unit.html", result, unit=unit, unit_options=_options(parents)
-        )
-    for name, value in data.items():
-        setattr(unit, name, value)
-    db().commit()
-    _audit("unit updated", unit_id=unit.id, parent_id=unit.parent_id, active=unit.active)
-    flash(f"Đã lưu đơn vị “{unit.name}”.")
-    return redirect(url_for("admin.units"))
+        form = FormResult(values=_unit_values(unit))
+        return render_template(UNIT.edit_template, form=form, **context)
+    return _update(UNIT, unit, *_read_unit(request.form, unit), **context)
 
 
 # Staff
@@ -314,8 +349,13 @@ def _read_new_staff(form) -> tuple[FormResult, dict[str, Any]]:
     password = str(form.get("password", ""))
     if problem := _password_errors(password):
         result.errors["password"] = problem
-    data = {"username": username, "full_name": full_name, "unit": unit, "roles": roles,
-            "password": password}
+    data = {
+        "username": username,
+        "full_name": full_name,
+        "unit": unit,
+        "roles": roles,
+        "password": password,
+    }
     return result, data
 
 
@@ -348,7 +388,11 @@ def create_staff():
         db().rollback()
         return _staff_page(result, 422)
     member = staff_accounts.create_staff(
-        db(), data["username"], data["full_name"], data["unit"].code, data["roles"],
+        db(),
+        data["username"],
+        data["full_name"],
+        data["unit"].code,
+        data["roles"],
         data["password"],
     )
     db().commit()
@@ -364,8 +408,9 @@ def _staff_or_404(staff_id: int) -> Staff:
     return member
 
 
-def _member_page(member: Staff, result: FormResult, status: int = 200,
-                 new_password: str | None = None):
+def _member_page(
+    member: Staff, result: FormResult, status: int = 200, new_password: str | None = None
+):
     page = render_template(
         "console/admin_staff_member.html",
         member=member,
@@ -411,8 +456,13 @@ def edit_staff(staff_id: int):
     if unit is not None:
         member.unit_id = unit.id
     db().commit()
-    _audit("staff updated", target_staff_id=member.id, unit_id=member.unit_id,
-           roles=member.roles, active=member.active)
+    _audit(
+        "staff updated",
+        target_staff_id=member.id,
+        unit_id=member.unit_id,
+        roles=member.roles,
+        active=member.active,
+    )
     flash(f"Đã lưu tài khoản “{member.username}”.")
     return redirect(url_for("admin.staff_list"))
 
@@ -466,39 +516,24 @@ def fields():
 @admin_required
 def create_field():
     """Create a field."""
-    result, data = _read_field(request.form, None)
-    if result.errors:
-        db().rollback()
-        return _fields_page(result, 422)
-    item = Field(**data)
-    db().add(item)
-    db().commit()
-    _audit("field created", field_id=item.id, code=item.code)
-    flash(f"Đã tạo lĩnh vực “{item.name}”.")
-    return redirect(url_for("admin.fields"))
+    return _create(FIELD, *_read_field(request.form, None), _fields_page)
 
 
 @bp.route("/fields/<int:field_id>", methods=["GET", "POST"])
 @admin_required
 def edit_field(field_id: int):
     """Show or save one field: name, default unit, order, active."""
-    item = db().get(Field, field_id)
-    if item is None:
-        abort(404)
+    item = _get_or_404(FIELD, field_id)
     context = {"item": item, "unit_options": _options(_all_units())}
     if request.method == "GET":
-        values = {"name": item.name, "default_unit_id": str(item.default_unit_id or ""),
-                  "sort_order": str(item.sort_order), "active": item.active}
-        return render_template("console/admin_field.html", form=FormResult(values), **context)
-    result, data = _read_field(request.form, item)
-    if result.errors:
-        return _invalid("console/admin_field.html", result, **context)
-    for name, value in data.items():
-        setattr(item, name, value)
-    db().commit()
-    _audit("field updated", field_id=item.id, active=item.active)
-    flash(f"Đã lưu lĩnh vực “{item.name}”.")
-    return redirect(url_for("admin.fields"))
+        values = {
+            "name": item.name,
+            "default_unit_id": str(item.default_unit_id or ""),
+            "sort_order": str(item.sort_order),
+            "active": item.active,
+        }
+        return render_template(FIELD.edit_template, form=FormResult(values), **context)
+    return _update(FIELD, item, *_read_field(request.form, item), **context)
 
 
 # Response templates
@@ -507,9 +542,7 @@ def edit_field(field_id: int):
 ACTION_CHOICES = [(name, action.label) for name, action in ACTIONS.items()]
 
 
-def _read_template(
-    form: Mapping[str, str], existing: bool
-) -> tuple[FormResult, dict[str, Any]]:
+def _read_template(form: Mapping[str, str], existing: bool) -> tuple[FormResult, dict[str, Any]]:
     result = FormResult()
     action = str(form.get("action", ""))
     result.values["action"] = action
@@ -519,7 +552,9 @@ def _read_template(
     result.values["field_id"] = raw_field
     field_id = None
     if raw_field:
-        found = db().get(Field, int(raw_field)) if raw_field.isdigit() and len(raw_field) < 10 else None
+        found = (
+            db().get(Field, int(raw_field)) if raw_field.isdigit() and len(raw_field) < 10 else None
+        )
         if found is None:
             result.errors["field_id"] = "Lĩnh vực không tồn tại."
         else:
@@ -535,8 +570,7 @@ def _read_template(
         names = ", ".join("{" + name + "}" for name in unknown)
         result.errors["body"] = f"Mã thay thế không hợp lệ: {names}."
     active = _flag(form, "active", result) if existing else True
-    data = {"action": action, "field_id": field_id, "title": title, "body": body,
-            "active": active}
+    data = {"action": action, "field_id": field_id, "title": title, "body": body, "active": active}
     return result, data
 
 
@@ -552,9 +586,11 @@ def _template_context() -> dict[str, Any]:
 
 
 def _templates_page(result: FormResult | None = None, status: int = 200):
-    items = db().scalars(
-        select(ResponseTemplate).order_by(ResponseTemplate.action, ResponseTemplate.title)
-    ).all()
+    items = (
+        db()
+        .scalars(select(ResponseTemplate).order_by(ResponseTemplate.action, ResponseTemplate.title))
+        .all()
+    )
     page = render_template(
         "console/admin_templates.html",
         items=items,
@@ -575,55 +611,35 @@ def templates():
 @admin_required
 def create_template():
     """Create a response template."""
-    result, data = _read_template(request.form, existing=False)
-    if result.errors:
-        db().rollback()
-        return _templates_page(result, 422)
-    item = ResponseTemplate(**data)
-    db().add(item)
-    db().commit()
-    _audit("template created", template_id=item.id, action=item.action)
-    flash(f"Đã tạo mẫu “{item.title}”.")
-    return redirect(url_for("admin.templates"))
-
-
-def _template_or_404(template_id: int) -> ResponseTemplate:
-    item = db().get(ResponseTemplate, template_id)
-    if item is None:
-        abort(404)
-    return item
+    return _create(TEMPLATE, *_read_template(request.form, existing=False), _templates_page)
 
 
 @bp.route("/templates/<int:template_id>", methods=["GET", "POST"])
 @admin_required
 def edit_template(template_id: int):
     """Show or save one response template."""
-    item = _template_or_404(template_id)
+    item = _get_or_404(TEMPLATE, template_id)
+    context = {"item": item, **_template_context()}
     if request.method == "GET":
-        values = {"action": item.action, "field_id": str(item.field_id or ""),
-                  "title": item.title, "body": item.body, "active": item.active}
-        return render_template("console/admin_template.html", item=item,
-                               form=FormResult(values), **_template_context())
-    result, data = _read_template(request.form, existing=True)
-    if result.errors:
-        return _invalid("console/admin_template.html", result, item=item, **_template_context())
-    for name, value in data.items():
-        setattr(item, name, value)
-    db().commit()
-    _audit("template updated", template_id=item.id, action=item.action)
-    flash(f"Đã lưu mẫu “{item.title}”.")
-    return redirect(url_for("admin.templates"))
+        values = {
+            "action": item.action,
+            "field_id": str(item.field_id or ""),
+            "title": item.title,
+            "body": item.body,
+            "active": item.active,
+        }
+        return render_template(TEMPLATE.edit_template, form=FormResult(values), **context)
+    return _update(TEMPLATE, item, *_read_template(request.form, existing=True), **context)
 
 
 @bp.post("/templates/<int:template_id>/delete")
 @admin_required
 def delete_template(template_id: int):
     """Delete a response template."""
-    item = _template_or_404(template_id)
+    item = _get_or_404(TEMPLATE, template_id)
     title = item.title
     db().delete(item)
     db().commit()
     _audit("template deleted", template_id=template_id)
     flash(f"Đã xóa mẫu “{title}”.")
     return redirect(url_for("admin.templates"))
-

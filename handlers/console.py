@@ -42,6 +42,7 @@ from werkzeug.exceptions import Forbidden, NotFound, RequestEntityTooLarge
 
 from bot.delivery import undelivered
 from bot.zalo.tokens import ROW_ID as TOKEN_ROW_ID
+from cases import deadlines
 from cases.access import unit_scope
 from cases.clock import format_date, format_datetime, local_date
 from cases.notices import notices_for
@@ -146,14 +147,15 @@ def staff_status_label(status: CaseStatus) -> str:
 
 
 def is_overdue(case: Case) -> bool:
-    """Tell whether an open case is past its answer date (today per the console clock)."""
-    return case.status in OPEN_STATUSES and case.answer_due_on < today()
+    """Tell whether an open case is past its answer date, its clock running (console clock)."""
+    return deadlines.is_overdue(case, today())
 
 
 def is_due_soon(case: Case) -> bool:
-    """Tell whether an open case is due today or within the next few days."""
+    """Tell whether an open case, its clock running, is due today or within a few days."""
     days_left = (case.answer_due_on - today()).days
-    return case.status in OPEN_STATUSES and 0 <= days_left <= DUE_SOON_DAYS
+    running = case.status in OPEN_STATUSES and case.paused_at is None
+    return running and 0 <= days_left <= DUE_SOON_DAYS
 
 
 def is_admin(staff: Staff | None) -> bool:
@@ -399,12 +401,17 @@ def status_chips(filters: QueueFilters, counts: dict[CaseStatus, int]) -> list[S
     """The "all", "open" and per-status counts shown above the queue."""
     chips = [
         StatusChip("", "Tất cả", total_for("", counts), filters.status == ""),
-        StatusChip(OPEN_FILTER, "Chưa kết thúc", total_for(OPEN_FILTER, counts),
-                   filters.status == OPEN_FILTER),
+        StatusChip(
+            OPEN_FILTER,
+            "Chưa kết thúc",
+            total_for(OPEN_FILTER, counts),
+            filters.status == OPEN_FILTER,
+        ),
     ]
     chips += [
-        StatusChip(member.value, staff_status_label(member), counts[member],
-                   filters.status == member.value)
+        StatusChip(
+            member.value, staff_status_label(member), counts[member], filters.status == member.value
+        )
         for member in CaseStatus
     ]
     return chips

@@ -93,10 +93,14 @@ NOTES: dict[str, NoteSpec | None] = {
     "escalate": NoteSpec("Nội dung báo cáo", True, INTERNAL),
     "reopen": NoteSpec("Lý do mở lại", True, INTERNAL),
     "progress": NoteSpec("Nội dung cập nhật tiến độ", True, TO_CITIZEN),
+    "extend": NoteSpec("Lý do gia hạn", True, TO_CITIZEN),
     "comment": NoteSpec("Ý kiến nội bộ", True, INTERNAL),
 }
-# The fields each input of `Action.needs` reads from the form.
-FORM_KEYS = ("note", "reason", "unit_id", "answer", "target", "target_code")
+# The form fields actions read: every input an action needs, and the optional note.
+FORM_KEYS = tuple(sorted({need for a in workflow.ACTIONS.values() for need in a.needs} | {"note"}))
+# Inputs the page draws with their own control; any other need gets a labelled text box.
+KNOWN_INPUTS = frozenset({"note", "reason", "unit_id", "answer", "target", "target_code", "days"})
+MAX_EXTENSION_DAYS = 60
 MAX_ANSWER_FILES = 10
 ANSWER_FILES_FIELD = "files"
 SAFE_TYPES = frozenset(
@@ -140,23 +144,32 @@ class ActionForm:
         return "note" if self.note is not None else None
 
     @property
+    def other_inputs(self) -> list[str]:
+        """Return the needs the page has no dedicated control for (shown as text boxes)."""
+        return [need for need in self.needs if need not in KNOWN_INPUTS]
+
+    @property
     def has_files(self) -> bool:
         """Tell whether the form uploads files (the answer's attachments)."""
         return self.name == "draft_answer"
 
 
 def _load_case(code: str) -> Case:
-    case = db().scalars(
-        select(Case)
-        .where(Case.code == code, visible_cases_filter(g.staff, db()))
-        .options(
-            joinedload(Case.field),
-            joinedload(Case.unit),
-            joinedload(Case.citizen),
-            selectinload(Case.attachments),
-            selectinload(Case.events),
+    case = (
+        db()
+        .scalars(
+            select(Case)
+            .where(Case.code == code, visible_cases_filter(g.staff, db()))
+            .options(
+                joinedload(Case.field),
+                joinedload(Case.unit),
+                joinedload(Case.citizen),
+                selectinload(Case.attachments),
+                selectinload(Case.events),
+            )
         )
-    ).first()
+        .first()
+    )
     if case is None:
         # The same answer whether the case does not exist or is not this user's to see.
         abort(404)
@@ -164,7 +177,11 @@ def _load_case(code: str) -> Case:
 
 
 def _actor_names(case: Case) -> dict[str, str]:
-    ids = {event.staff_id for event in case.events if event.staff_id is not None}
+    ids = {
+        int(event.actor.removeprefix("staff:"))
+        for event in case.events
+        if event.actor.startswith("staff:") and event.actor.removeprefix("staff:").isdigit()
+    }
     names = dict(ACTOR_LABELS)
     if ids:
         for staff in db().scalars(select(Staff).where(Staff.id.in_(ids))):
@@ -218,7 +235,10 @@ def action_forms(
     forms = []
     for action in allowed:
         form = ActionForm(
-            action.name, action.label, action.needs, NOTES.get(action.name, OPTIONAL_NOTE),
+            action.name,
+            action.label,
+            action.needs,
+            NOTES.get(action.name, OPTIONAL_NOTE),
             templates=templates.get(action.name, []),
         )
         if "answer" in action.needs:
@@ -276,6 +296,7 @@ def render_case(
         escalation_targets=workflow.ESCALATION_TARGETS,
         error=error,
         max_file_mb=current_app.config["ANSWER_FILE_MAX_BYTES"] // (1024 * 1024),
+        max_extension_days=MAX_EXTENSION_DAYS,
     )
     return page, status
 
@@ -343,7 +364,10 @@ def perform_action(code: str, name: str):
         message = getattr(refusal, "message", str(refusal))
         log.info(
             "console action refused: staff_id=%s case=%s action=%s status=%s",
-            staff.id, code, name, status,
+            staff.id,
+            code,
+            name,
+            status,
         )
         return render_case(_load_case(code), status, name, message, request.form)
     citizen_id = case.citizen_id

@@ -145,4 +145,3 @@ def case_deliveries(session: Session, case_id: int) -> list[DeliveryView]:
         .order_by(OutboxMessage.queued_at, OutboxMessage.id)
     )
     return [delivery_view(row) for row in rows]
-

@@ -181,11 +181,17 @@ def filter_clauses(
         clauses.append(Case.unit_id == filters.unit_id)
     if filters.field_id is not None:
         clauses.append(Case.field_id == filters.field_id)
+    # Deadlines concern open cases whose clock runs (it stops while the citizen is asked).
     if filters.due == DUE_OVERDUE:
-        clauses += [Case.status.in_(OPEN_STATUSES), Case.answer_due_on < today]
+        clauses += [
+            Case.status.in_(OPEN_STATUSES),
+            Case.paused_at.is_(None),
+            Case.answer_due_on < today,
+        ]
     elif filters.due == DUE_SOON:
         clauses += [
             Case.status.in_(OPEN_STATUSES),
+            Case.paused_at.is_(None),
             Case.answer_due_on >= today,
             Case.answer_due_on <= today + timedelta(days=DUE_SOON_DAYS),
         ]

@@ -109,8 +109,12 @@ class Redactor:
     """Masks the sender's contact data in text for staff who may not read it in clear."""
 
     def __init__(self, values: dict[str, list[str]]) -> None:
-        maskers = {"name": mask_name, "phone": mask_phone, "email": mask_email,
-                   "address": mask_address}
+        maskers = {
+            "name": mask_name,
+            "phone": mask_phone,
+            "email": mask_email,
+            "address": mask_address,
+        }
         pairs = {
             value: maskers[kind](value)
             for kind, found in values.items()
@@ -162,6 +166,12 @@ def _between(column, since: datetime, until: datetime | None):
     return column >= since if until is None else column.between(since, until)
 
 
+def _latest(session: Session, model: Any, at: Any, *where: Any) -> list[Any]:
+    """Return the newest `LIMIT` rows of `model` matching `where`."""
+    query = select(model).where(*where).order_by(at.desc(), model.id.desc()).limit(LIMIT)
+    return list(session.scalars(query))
+
+
 def build(
     session: Session,
     case: Case,
@@ -173,31 +183,20 @@ def build(
     if citizen is None:
         return None
     since, until = window(session, case)
-    inbound = list(
-        session.scalars(
-            select(InboundEvent)
-            .where(
-                InboundEvent.zalo_user_id == citizen.zalo_user_id,
-                _between(InboundEvent.received_at, since, until),
-                or_(
-                    InboundEvent.event_name.in_(MESSAGE_EVENTS),
-                    InboundEvent.event_name.like("oa_send_%"),
-                ),
-            )
-            .order_by(InboundEvent.received_at.desc(), InboundEvent.id.desc())
-            .limit(LIMIT)
-        )
+    inbound = _latest(
+        session,
+        InboundEvent,
+        InboundEvent.received_at,
+        InboundEvent.zalo_user_id == citizen.zalo_user_id,
+        _between(InboundEvent.received_at, since, until),
+        or_(InboundEvent.event_name.in_(MESSAGE_EVENTS), InboundEvent.event_name.like("oa_send_%")),
     )
-    outbox = list(
-        session.scalars(
-            select(OutboxMessage)
-            .where(
-                OutboxMessage.citizen_id == citizen.id,
-                _between(OutboxMessage.queued_at, since, until),
-            )
-            .order_by(OutboxMessage.queued_at.desc(), OutboxMessage.id.desc())
-            .limit(LIMIT)
-        )
+    outbox = _latest(
+        session,
+        OutboxMessage,
+        OutboxMessage.queued_at,
+        OutboxMessage.citizen_id == citizen.id,
+        _between(OutboxMessage.queued_at, since, until),
     )
     files = _Files(case, attachment_url)
     sent_ids = {row.zalo_message_id for row in outbox if row.zalo_message_id}
@@ -231,9 +230,14 @@ def _redacted(bubble: Bubble, redact: Redactor) -> Bubble:
         Item(item.label, redact(item.name), item.href, item.preview) for item in bubble.items
     )
     return Bubble(
-        bubble.at, bubble.side, redact(bubble.text), items,
+        bubble.at,
+        bubble.side,
+        redact(bubble.text),
+        items,
         tuple(redact(title) for title in bubble.buttons),
-        bubble.latitude, bubble.longitude, bubble.state,
+        bubble.latitude,
+        bubble.longitude,
+        bubble.state,
     )
 
 
@@ -246,8 +250,9 @@ class _Files:
         self.by_source = {a.source_url: a for a in stored}
         self.by_path = {a.storage_path: a for a in stored}
 
-    def item(self, label: str, name: str, attachment: CaseAttachment | None,
-             fallback: str | None = None) -> Item:
+    def item(
+        self, label: str, name: str, attachment: CaseAttachment | None, fallback: str | None = None
+    ) -> Item:
         if attachment is None:
             return Item(label, name, safe_link(fallback))
         href = self.url(attachment)
@@ -275,11 +280,20 @@ def inbound_bubble(
     if isinstance(event, events.TextEvent):
         return Bubble(at, "citizen", event.text)
     if isinstance(event, events.LocationEvent):
-        return Bubble(at, "citizen", event.caption, latitude=str(event.latitude),
-                      longitude=str(event.longitude))
+        return Bubble(
+            at,
+            "citizen",
+            event.caption,
+            latitude=str(event.latitude),
+            longitude=str(event.longitude),
+        )
     if isinstance(event, events.SubmitInfoEvent):
-        parts = [("Họ và tên", event.name), ("Số điện thoại", event.phone),
-                 ("Địa chỉ", event.address), ("Thư điện tử", event.email)]
+        parts = [
+            ("Họ và tên", event.name),
+            ("Số điện thoại", event.phone),
+            ("Địa chỉ", event.address),
+            ("Thư điện tử", event.email),
+        ]
         shared = "; ".join(f"{label}: {value}" for label, value in parts if value)
         return Bubble(at, "citizen", f"[Chia sẻ thông tin liên hệ] {shared}".strip())
     if isinstance(event, events.FollowEvent):
@@ -295,8 +309,9 @@ def _media_bubble(at: datetime, event: events.MediaEvent, files: _Files) -> Bubb
     kind = event.event_name.removeprefix("user_send_")
     label = MEDIA_LABELS.get(kind, "Tệp")
     items = tuple(
-        files.item(label, attachment.name or "", files.by_source.get(attachment.url),
-                   attachment.url)
+        files.item(
+            label, attachment.name or "", files.by_source.get(attachment.url), attachment.url
+        )
         for attachment in event.attachments
     )
     text = event.caption
@@ -314,7 +329,9 @@ def outbox_bubble(row: OutboxMessage, files: _Files) -> Bubble:
     upload = payload.get("_upload") or {}
     if upload:
         label = "Ảnh" if upload.get("media_type") == "image" else "Tệp"
-        item = files.item(label, str(upload.get("name") or ""), files.by_path.get(upload.get("path")))
+        item = files.item(
+            label, str(upload.get("name") or ""), files.by_path.get(upload.get("path"))
+        )
         return Bubble(row.queued_at, "agency", "", (item,), state=state)
     text = payload.get("text") or inner.get("text") or ""
     buttons = tuple(

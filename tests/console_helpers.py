@@ -161,4 +161,3 @@ def post_action(client, code: str, name: str, data: dict | None = None, **kwargs
 def action_forms(html: str) -> set[str]:
     """The names of the action forms on a case page."""
     return set(ACTION_FORM.findall(html))
-

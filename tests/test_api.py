@@ -10,10 +10,11 @@ import json
 from datetime import UTC, date, datetime
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from cases.workflow import ACTIONS
 from handlers.api import api_state
+from handlers.runtime import get_runtime
 from models import Case, CaseEvent, CaseStatus, MessageKind, OutboxMessage, OutboxState
 from tests import api_helpers
 from tests.api_helpers import LOCATION, NOW, ApiClient
@@ -437,6 +438,29 @@ def test_merge_names_the_other_case(api, world, zalo):
     response = api.act(second, "merge", "dieuphoi", target_code=first.lower())
 
     assert response.json["status"] == "merged" and response.json["merged_into"] == first
+
+
+def test_an_action_locks_the_case_row(app, api, world, zalo):
+    code = world.case()
+    engine = get_runtime(app).engine
+    statements: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args):
+        """Keep every statement the app sends."""
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        assert api.act(code, "handle_own", "dieuphoi").status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+    loads = [s for s in statements if s.lstrip().startswith("SELECT") and "pakn_case.code =" in s]
+    if engine.dialect.name == "postgresql":
+        # Two concurrent actions on one case cannot both pass the state check.
+        assert any("FOR UPDATE" in s for s in loads)
+    else:
+        assert loads  # SQLite serialises writers with BEGIN IMMEDIATE instead
 
 
 REFUSALS = [

@@ -35,6 +35,7 @@ def cli(app, runner):
     """Run `flask api-token ...` in its own app context (requests must not share it)."""
 
     def invoke(*args: str):
+        """Run `flask api-token ARGS`."""
         with app.app_context():
             return runner.invoke(args=["api-token", *args])
 
@@ -49,6 +50,7 @@ def created_token(output: str) -> str:
 
 
 def token_rows(world, username: str) -> list[ApiToken]:
+    """The tokens of `username` as stored now, oldest first."""
     staff_id = world.reader.scalars(select(Staff.id).where(Staff.username == username)).one()
     world.reader.expire_all()
     return list(
@@ -59,6 +61,7 @@ def token_rows(world, username: str) -> list[ApiToken]:
 
 
 def fields_as(client, token: str):
+    """GET /api/v1/fields with `token`."""
     return client.get("/api/v1/fields", headers={"Authorization": f"Bearer {token}"})
 
 
@@ -179,6 +182,7 @@ def test_an_inactive_account_is_refused(world, client):
 
 def test_last_used_at_moves_at_most_once_a_minute(world, api, api_clock):
     def last_used():
+        """The token's last_used_at as stored now."""
         return token_rows(world, "canbo.sxd")[0].last_used_at
 
     assert last_used() is None

@@ -384,9 +384,14 @@ def test_a_successful_login_clears_the_failures(client, demo, clock):
 
 def test_usernames_are_counted_without_case_or_spaces(client, demo, clock):
     for name in ("CANBO.SXD", " canbo.sxd", "Canbo.Sxd ", "canbo.sxd", "canbo.SXD"):
-        client.post("/admin/login", data={
-            "username": name, "password": "sai-mat-khau-roi", "csrf_token": csrf_from(client),
-        })
+        client.post(
+            "/admin/login",
+            data={
+                "username": name,
+                "password": "sai-mat-khau-roi",
+                "csrf_token": csrf_from(client),
+            },
+        )
 
     assert login(client, "handler").status_code == 429
 
@@ -418,8 +423,13 @@ def test_db_throttle_rules(app, clock):
 
 
 def test_a_very_long_username_is_throttled_not_crashed(client, demo):
-    response = client.post("/admin/login", data={
-        "username": "x" * 500, "password": "sai-mat-khau-roi", "csrf_token": csrf_from(client),
-    })
+    response = client.post(
+        "/admin/login",
+        data={
+            "username": "x" * 500,
+            "password": "sai-mat-khau-roi",
+            "csrf_token": csrf_from(client),
+        },
+    )
 
     assert response.status_code == 401

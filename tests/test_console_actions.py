@@ -76,7 +76,14 @@ def test_leader_on_a_drafted_answer(client, make_case):
 
     html = page(client, f"/admin/cases/{code}")
 
-    assert action_forms(html) == {"approve", "return_answer", "draft_answer", "progress", "comment"}
+    assert action_forms(html) == {
+        "approve",
+        "return_answer",
+        "draft_answer",
+        "extend",
+        "progress",
+        "comment",
+    }
     assert "Dự thảo trả lời" in html and ANSWER in html
 
 
@@ -129,30 +136,79 @@ def test_a_closed_case_only_takes_internal_notes(client, make_case):
 
 
 TRANSITIONS = [
-    ("coordinator", S.RECEIVED, "reject", {"reason": "unclear", "note": "Vui lòng gửi lại."},
-     S.REJECTED, True),
+    (
+        "coordinator",
+        S.RECEIVED,
+        "reject",
+        {"reason": "unclear", "note": "Vui lòng gửi lại."},
+        S.REJECTED,
+        True,
+    ),
     ("coordinator", S.RECEIVED, "transfer", {"unit_id": "STNMT"}, S.TRANSFERRED, True),
     ("coordinator", S.RECEIVED, "handle_own", {}, S.PROCESSING, True),
     ("handler", S.TRANSFERRED, "accept", {}, S.PROCESSING, True),
-    ("handler", S.TRANSFERRED, "return_to_coordinator", {"note": "Không thuộc thẩm quyền"},
-     S.RECEIVED, False),
-    ("handler", S.PROCESSING, "request_info", {"note": "Đề nghị gửi ảnh chụp hiện trạng."},
-     S.AWAITING_INFO, True),
+    (
+        "handler",
+        S.TRANSFERRED,
+        "return_to_coordinator",
+        {"note": "Không thuộc thẩm quyền"},
+        S.RECEIVED,
+        False,
+    ),
+    (
+        "handler",
+        S.PROCESSING,
+        "request_info",
+        {"note": "Đề nghị gửi ảnh chụp hiện trạng."},
+        S.AWAITING_INFO,
+        True,
+    ),
     ("handler", S.AWAITING_INFO, "resume", {}, S.PROCESSING, False),
     ("handler", S.PROCESSING, "draft_answer", {"answer": ANSWER}, S.ANSWER_DRAFTED, False),
     ("leader", S.ANSWER_DRAFTED, "approve", {}, S.ANSWERED, True),
-    ("leader", S.ANSWER_DRAFTED, "return_answer", {"note": "Bổ sung căn cứ pháp lý"},
-     S.PROCESSING, False),
+    (
+        "leader",
+        S.ANSWER_DRAFTED,
+        "return_answer",
+        {"note": "Bổ sung căn cứ pháp lý"},
+        S.PROCESSING,
+        False,
+    ),
     ("coordinator", S.ANSWERED, "publish", {}, S.PUBLISHED, True),
-    ("coordinator", S.PROCESSING, "escalate",
-     {"target": "city", "note": "Vượt thẩm quyền của Sở, đề nghị UBND thành phố quyết định."},
-     S.ESCALATED, True),
+    (
+        "coordinator",
+        S.PROCESSING,
+        "escalate",
+        {"target": "city", "note": "Vượt thẩm quyền của Sở, đề nghị UBND thành phố quyết định."},
+        S.ESCALATED,
+        True,
+    ),
     ("coordinator", S.RECEIVED, "merge", {"target_code": "OTHER"}, S.MERGED, True),
-    ("coordinator", S.ANSWERED, "reopen", {"note": "Người dân báo chưa được giải quyết"},
-     S.PROCESSING, True),
-    ("handler", S.PROCESSING, "progress", {"note": "Đã kiểm tra hiện trường, đang lập biên bản."},
-     S.PROCESSING, True),
+    (
+        "coordinator",
+        S.ANSWERED,
+        "reopen",
+        {"note": "Người dân báo chưa được giải quyết"},
+        S.PROCESSING,
+        True,
+    ),
+    (
+        "handler",
+        S.PROCESSING,
+        "progress",
+        {"note": "Đã kiểm tra hiện trường, đang lập biên bản."},
+        S.PROCESSING,
+        True,
+    ),
     ("handler", S.PROCESSING, "comment", {"note": "Ghi chú nội bộ"}, S.PROCESSING, False),
+    (
+        "leader",
+        S.PROCESSING,
+        "extend",
+        {"days": "10", "note": "Cần thêm thời gian xác minh."},
+        S.PROCESSING,
+        True,
+    ),
 ]
 
 
@@ -199,7 +255,9 @@ def test_answer_approval_queues_the_full_answer_and_sends_it(
     assert post_action(client, code, "approve").status_code == 302
 
     rows = demo.scalars(
-        select(OutboxMessage).join(Case).where(Case.code == code, OutboxMessage.kind == MessageKind.ANSWER)
+        select(OutboxMessage)
+        .join(Case)
+        .where(Case.code == code, OutboxMessage.kind == MessageKind.ANSWER)
     ).all()
     assert rows and ANSWER in rows[0].payload["text"]
     assert any(ANSWER in text for text in zalo.texts(citizen.zalo_user_id))
@@ -211,19 +269,49 @@ def test_answer_approval_queues_the_full_answer_and_sends_it(
 @pytest.mark.parametrize(
     ("role", "start", "name", "data", "status", "message"),
     [
-        ("handler", S.RECEIVED, "reject", {"reason": "unclear"}, 403,
-         "Tài khoản không có quyền thực hiện thao tác này."),
+        (
+            "handler",
+            S.RECEIVED,
+            "reject",
+            {"reason": "unclear"},
+            403,
+            "Tài khoản không có quyền thực hiện thao tác này.",
+        ),
         ("coordinator", S.RECEIVED, "publish", {}, 409, "Không thể"),
         ("leader", S.PROCESSING, "approve", {}, 409, "Không thể"),
-        ("coordinator", S.RECEIVED, "reject", {"note": "thiếu lý do"}, 422,
-         "Vui lòng chọn lý do không tiếp nhận."),
-        ("coordinator", S.RECEIVED, "transfer", {"unit_id": "abc"}, 422,
-         "Vui lòng chọn đơn vị xử lý."),
-        ("coordinator", S.RECEIVED, "merge", {"target_code": "PAKN.20991231.9999"}, 422,
-         "Vui lòng nhập mã PAKN hợp lệ"),
+        (
+            "coordinator",
+            S.RECEIVED,
+            "reject",
+            {"note": "thiếu lý do"},
+            422,
+            "Vui lòng chọn lý do không tiếp nhận.",
+        ),
+        (
+            "coordinator",
+            S.RECEIVED,
+            "transfer",
+            {"unit_id": "abc"},
+            422,
+            "Vui lòng chọn đơn vị xử lý.",
+        ),
+        (
+            "coordinator",
+            S.RECEIVED,
+            "merge",
+            {"target_code": "PAKN.20991231.9999"},
+            422,
+            "Vui lòng nhập mã PAKN hợp lệ",
+        ),
         ("handler", S.PROCESSING, "request_info", {"note": "ngắn"}, 422, "tối thiểu 10 ký tự"),
-        ("coordinator", S.PROCESSING, "escalate", {"note": "Báo cáo đủ dài để được nhận."}, 422,
-         "Vui lòng chọn cơ quan báo cáo."),
+        (
+            "coordinator",
+            S.PROCESSING,
+            "escalate",
+            {"note": "Báo cáo đủ dài để được nhận."},
+            422,
+            "Vui lòng chọn cơ quan báo cáo.",
+        ),
     ],
 )
 def test_refused_actions_answer_the_workflow_status_and_change_nothing(
@@ -299,7 +387,9 @@ def answer_files(session, code: str) -> list[CaseAttachment]:
     session.expire_all()
     return list(
         session.scalars(
-            select(CaseAttachment).join(Case).where(Case.code == code, CaseAttachment.origin == "answer")
+            select(CaseAttachment)
+            .join(Case)
+            .where(Case.code == code, CaseAttachment.origin == "answer")
         )
     )
 
@@ -385,9 +475,10 @@ def templates(demo):
     other_field = demo.scalars(select(Field.id).where(Field.code == "Y-TE")).one()
     rows = {
         "general": ResponseTemplate(
-            action="draft_answer", title="Trả lời chung",
+            action="draft_answer",
+            title="Trả lời chung",
             body="Kính gửi Ông/Bà {ho_ten}, về PAKN {ma_pakn} “{tieu_de}” ({linh_vuc}), "
-                 "{don_vi} trả lời trước ngày {han_tra_loi}.",
+            "{don_vi} trả lời trước ngày {han_tra_loi}.",
         ),
         "other_field": ResponseTemplate(
             action="draft_answer", field_id=other_field, title="Mẫu ngành y tế", body="Y tế"

@@ -102,14 +102,25 @@ def test_create_unit(admin, demo, caplog):
     parent = unit(demo, "Q-HK")
     caplog.set_level(logging.INFO, logger="handlers")
 
-    response = post(admin, "/admin/units", {
-        "code": "P-TT", "name": "Phường Tràng Tiền", "parent_id": str(parent.id),
-        "sort_order": "5", "include_subunits": "1",
-    })
+    response = post(
+        admin,
+        "/admin/units",
+        {
+            "code": "P-TT",
+            "name": "Phường Tràng Tiền",
+            "parent_id": str(parent.id),
+            "sort_order": "5",
+            "include_subunits": "1",
+        },
+    )
 
     assert response.status_code == 302
     created = unit(demo, "P-TT")
-    assert (created.name, created.parent_id, created.sort_order) == ("Phường Tràng Tiền", parent.id, 5)
+    assert (created.name, created.parent_id, created.sort_order) == (
+        "Phường Tràng Tiền",
+        parent.id,
+        5,
+    )
     assert created.include_subunits and not created.is_coordinator and created.active
     admin_id = demo.scalars(select(Staff.id).where(Staff.username == "admin")).one()
     assert f"admin change: unit created by staff_id={admin_id} unit_id={created.id}" in caplog.text
@@ -122,10 +133,16 @@ def test_create_unit(admin, demo, caplog):
         ({"code": "SXD", "name": "Trùng"}, "code", "Mã đơn vị này đã có."),
         ({"code": "có dấu", "name": "Sai mã"}, "code", "Mã đơn vị gồm 2 đến 40 ký tự"),
         ({"code": "NEW-1", "name": "  "}, "name", "Vui lòng nhập tên đơn vị."),
-        ({"code": "NEW-1", "name": "Mới", "parent_id": "99999"}, "parent_id",
-         "Vui lòng chọn đơn vị cấp trên đang hoạt động."),
-        ({"code": "NEW-1", "name": "Mới", "sort_order": "-3"}, "sort_order",
-         "Thứ tự hiển thị là số nguyên"),
+        (
+            {"code": "NEW-1", "name": "Mới", "parent_id": "99999"},
+            "parent_id",
+            "Vui lòng chọn đơn vị cấp trên đang hoạt động.",
+        ),
+        (
+            {"code": "NEW-1", "name": "Mới", "sort_order": "-3"},
+            "sort_order",
+            "Thứ tự hiển thị là số nguyên",
+        ),
     ],
 )
 def test_invalid_unit_is_refused_next_to_the_field(admin, demo, data, field, message):
@@ -141,10 +158,18 @@ def test_invalid_unit_is_refused_next_to_the_field(admin, demo, data, field, mes
 def test_rename_and_move_a_unit(admin, demo):
     ward, district = unit(demo, "P-HB"), unit(demo, "Q-BD")
 
-    response = post(admin, f"/admin/units/{ward.id}", {
-        "name": "Phường Hàng Bạc (mới)", "parent_id": str(district.id), "sort_order": "1",
-        "active": "1", "is_coordinator": "", "include_subunits": "",
-    })
+    response = post(
+        admin,
+        f"/admin/units/{ward.id}",
+        {
+            "name": "Phường Hàng Bạc (mới)",
+            "parent_id": str(district.id),
+            "sort_order": "1",
+            "active": "1",
+            "is_coordinator": "",
+            "include_subunits": "",
+        },
+    )
 
     assert response.status_code == 302
     moved = unit(demo, "P-HB")
@@ -156,9 +181,15 @@ def test_moving_a_unit_under_itself_or_below_is_refused(admin, demo, target):
     district = unit(demo, "Q-HK")
     parent_before = district.parent_id
 
-    response = post(admin, f"/admin/units/{district.id}", {
-        "name": district.name, "parent_id": str(unit(demo, target).id), "active": "1",
-    })
+    response = post(
+        admin,
+        f"/admin/units/{district.id}",
+        {
+            "name": district.name,
+            "parent_id": str(unit(demo, target).id),
+            "active": "1",
+        },
+    )
 
     assert response.status_code == 422
     assert "chính nó hoặc một đơn vị cấp dưới" in error_next_to(
@@ -180,10 +211,17 @@ def test_edit_page_offers_only_parents_outside_the_branch(admin, demo):
 def test_set_coordinator_flag_and_subunits(admin, demo):
     district = unit(demo, "Q-HK")
 
-    post(admin, f"/admin/units/{district.id}", {
-        "name": district.name, "parent_id": str(district.parent_id), "active": "1",
-        "is_coordinator": "1", "include_subunits": "1",
-    })
+    post(
+        admin,
+        f"/admin/units/{district.id}",
+        {
+            "name": district.name,
+            "parent_id": str(district.parent_id),
+            "active": "1",
+            "is_coordinator": "1",
+            "include_subunits": "1",
+        },
+    )
 
     changed = unit(demo, "Q-HK")
     assert changed.is_coordinator and changed.include_subunits
@@ -201,8 +239,9 @@ def test_a_unit_with_open_cases_cannot_be_deactivated(admin, demo, make_case):
     make_case(unit="SXD")
     sxd = unit(demo, "SXD")
 
-    response = post(admin, f"/admin/units/{sxd.id}", {"name": sxd.name,
-                                                     "parent_id": str(sxd.parent_id)})
+    response = post(
+        admin, f"/admin/units/{sxd.id}", {"name": sxd.name, "parent_id": str(sxd.parent_id)}
+    )
 
     assert response.status_code == 422
     assert "còn 1 PAKN chưa kết thúc" in error_next_to(response.get_data(as_text=True), "active")
@@ -215,8 +254,15 @@ def test_a_unit_with_open_cases_cannot_be_deactivated(admin, demo, make_case):
 def test_staff_page_lists_accounts_and_explains_the_roles(admin):
     html = page(admin, "/admin/staff")
 
-    for text in ("canbo.sxd", "Lê Văn Hùng", "Quản trị hệ thống", "Cán bộ đầu mối",
-                 "Cán bộ xử lý", "Lãnh đạo đơn vị", "Phê duyệt hoặc trả lại dự thảo"):
+    for text in (
+        "canbo.sxd",
+        "Lê Văn Hùng",
+        "Quản trị hệ thống",
+        "Cán bộ đầu mối",
+        "Cán bộ xử lý",
+        "Lãnh đạo đơn vị",
+        "Phê duyệt hoặc trả lại dự thảo",
+    ):
         assert text in html
 
 
@@ -224,10 +270,17 @@ def test_create_staff_who_can_then_log_in(client, admin, demo, caplog):
     caplog.set_level(logging.INFO, logger="handlers")
     password = "mat-khau-moi-2026"
 
-    response = post(admin, "/admin/staff", {
-        "username": "canbo.gt", "full_name": "Đỗ Thị Giao", "unit_id": str(unit(demo, "SGTVT").id),
-        "roles": ["handler", "leader"], "password": password,
-    })
+    response = post(
+        admin,
+        "/admin/staff",
+        {
+            "username": "canbo.gt",
+            "full_name": "Đỗ Thị Giao",
+            "unit_id": str(unit(demo, "SGTVT").id),
+            "roles": ["handler", "leader"],
+            "password": password,
+        },
+    )
 
     assert response.status_code == 302
     created = demo.scalars(select(Staff).where(Staff.username == "canbo.gt")).one()
@@ -235,9 +288,17 @@ def test_create_staff_who_can_then_log_in(client, admin, demo, caplog):
     assert password not in caplog.text
     assert "staff created" in caplog.text
     logout(client)
-    assert client.post("/admin/login", data={
-        "username": "canbo.gt", "password": password, "csrf_token": csrf_from(client),
-    }).status_code == 302
+    assert (
+        client.post(
+            "/admin/login",
+            data={
+                "username": "canbo.gt",
+                "password": password,
+                "csrf_token": csrf_from(client),
+            },
+        ).status_code
+        == 302
+    )
 
 
 @pytest.mark.parametrize(
@@ -253,9 +314,13 @@ def test_create_staff_who_can_then_log_in(client, admin, demo, caplog):
     ],
 )
 def test_invalid_staff_is_refused_next_to_the_field(admin, demo, data, field, message):
-    form = {"username": "canbo.moi", "full_name": "Cán bộ mới",
-            "unit_id": str(unit(demo, "SXD").id), "roles": ["handler"],
-            "password": "mat-khau-du-dai"} | data
+    form = {
+        "username": "canbo.moi",
+        "full_name": "Cán bộ mới",
+        "unit_id": str(unit(demo, "SXD").id),
+        "roles": ["handler"],
+        "password": "mat-khau-du-dai",
+    } | data
     before = count(demo, Staff)
 
     response = post(admin, "/admin/staff", form)
@@ -271,17 +336,29 @@ def test_change_roles_and_unit_then_deactivate(client, admin, demo):
     member = demo.scalars(select(Staff).where(Staff.username == "canbo.sxd")).one()
     health = unit(demo, "SYT")
 
-    response = post(admin, f"/admin/staff/{member.id}", {
-        "full_name": member.full_name, "unit_id": str(health.id), "roles": ["leader"],
-        "active": "1",
-    })
+    response = post(
+        admin,
+        f"/admin/staff/{member.id}",
+        {
+            "full_name": member.full_name,
+            "unit_id": str(health.id),
+            "roles": ["leader"],
+            "active": "1",
+        },
+    )
     assert response.status_code == 302
     demo.expire_all()
     assert member.unit_id == health.id and member.role_set == {"leader"}
 
-    post(admin, f"/admin/staff/{member.id}", {
-        "full_name": member.full_name, "unit_id": str(health.id), "roles": ["leader"],
-    })
+    post(
+        admin,
+        f"/admin/staff/{member.id}",
+        {
+            "full_name": member.full_name,
+            "unit_id": str(health.id),
+            "roles": ["leader"],
+        },
+    )
     demo.expire_all()
     assert not member.active
     logout(client)
@@ -291,10 +368,16 @@ def test_change_roles_and_unit_then_deactivate(client, admin, demo):
 def test_an_admin_cannot_lock_themselves_out(admin, demo):
     me = demo.scalars(select(Staff).where(Staff.username == "admin")).one()
 
-    response = post(admin, f"/admin/staff/{me.id}", {
-        "full_name": me.full_name, "unit_id": str(me.unit_id), "roles": ["coordinator"],
-        "active": "1",
-    })
+    response = post(
+        admin,
+        f"/admin/staff/{me.id}",
+        {
+            "full_name": me.full_name,
+            "unit_id": str(me.unit_id),
+            "roles": ["coordinator"],
+            "active": "1",
+        },
+    )
 
     assert response.status_code == 422
     assert "Không thể tự bỏ vai trò quản trị" in error_next_to(
@@ -331,20 +414,32 @@ def test_unknown_staff_is_404(admin):
 def test_create_and_edit_a_field(admin, demo):
     sxd = unit(demo, "SXD")
 
-    created = post(admin, "/admin/fields", {"code": "DIEN", "name": "Điện lực",
-                                             "default_unit_id": str(sxd.id), "sort_order": "95"})
+    created = post(
+        admin,
+        "/admin/fields",
+        {"code": "DIEN", "name": "Điện lực", "default_unit_id": str(sxd.id), "sort_order": "95"},
+    )
     assert created.status_code == 302
     item = demo.scalars(select(Field).where(Field.code == "DIEN")).one()
     assert (item.name, item.default_unit_id, item.sort_order, item.active) == (
-        "Điện lực", sxd.id, 95, True
+        "Điện lực",
+        sxd.id,
+        95,
+        True,
     )
 
-    edited = post(admin, f"/admin/fields/{item.id}", {"name": "Điện, nước", "default_unit_id": "",
-                                                      "sort_order": "1"})
+    edited = post(
+        admin,
+        f"/admin/fields/{item.id}",
+        {"name": "Điện, nước", "default_unit_id": "", "sort_order": "1"},
+    )
     assert edited.status_code == 302
     demo.expire_all()
     assert (item.name, item.default_unit_id, item.sort_order, item.active) == (
-        "Điện, nước", None, 1, False
+        "Điện, nước",
+        None,
+        1,
+        False,
     )
     assert "Ngừng sử dụng" in page(admin, "/admin/fields")
 
@@ -367,8 +462,12 @@ def test_invalid_field_is_refused(admin, demo):
 def test_template_crud(admin, demo, caplog):
     caplog.set_level(logging.INFO, logger="handlers")
     field_id = demo.scalars(select(Field.id).where(Field.code == "XAY-DUNG")).one()
-    form = {"action": "request_info", "field_id": str(field_id), "title": "Xin ảnh hiện trường",
-            "body": "Đề nghị Ông/Bà gửi ảnh hiện trường của PAKN {ma_pakn}."}
+    form = {
+        "action": "request_info",
+        "field_id": str(field_id),
+        "title": "Xin ảnh hiện trường",
+        "body": "Đề nghị Ông/Bà gửi ảnh hiện trường của PAKN {ma_pakn}.",
+    }
 
     html = page(admin, "/admin/templates")
     assert '<option value="request_info">Đề nghị bổ sung thông tin</option>' in html
@@ -396,8 +495,11 @@ def test_template_crud(admin, demo, caplog):
         ({"field_id": "99999"}, "field_id", "Lĩnh vực không tồn tại."),
         ({"title": ""}, "title", "Vui lòng nhập tên mẫu."),
         ({"body": ""}, "body", "Vui lòng nhập nội dung mẫu."),
-        ({"body": "Xin chào {ten_nguoi_dan} và {0}"}, "body",
-         "Mã thay thế không hợp lệ: {ten_nguoi_dan}."),
+        (
+            {"body": "Xin chào {ten_nguoi_dan} và {0}"},
+            "body",
+            "Mã thay thế không hợp lệ: {ten_nguoi_dan}.",
+        ),
     ],
 )
 def test_invalid_template_is_refused(admin, demo, data, field, message):

@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
 
 from bot.delivery import enqueue
 from bot.zalo import messages
@@ -38,17 +37,21 @@ class Events:
         self.webhook = Webhook(client)
         self.count = 0
 
-    def add(self, at: datetime, event_name: str, message: dict | None = None, user=None,
-            **extra) -> None:
+    def add(
+        self, at: datetime, event_name: str, message: dict | None = None, user=None, **extra
+    ) -> None:
         body = self.webhook.envelope(user or CITIZEN_ZALO_ID, event_name, message, **extra)
         if event_name.startswith("oa_send_"):
             body["sender"], body["recipient"] = body["recipient"], body["sender"]
         self.count += 1
         self.session.add(
             InboundEvent(
-                dedup_key=f"test:{self.count}", event_name=event_name,
-                zalo_user_id=user or CITIZEN_ZALO_ID, body=json.dumps(body, ensure_ascii=False),
-                status=EventStatus.PROCESSED, received_at=at,
+                dedup_key=f"test:{self.count}",
+                event_name=event_name,
+                zalo_user_id=user or CITIZEN_ZALO_ID,
+                body=json.dumps(body, ensure_ascii=False),
+                status=EventStatus.PROCESSED,
+                received_at=at,
             )
         )
         self.session.commit()
@@ -72,8 +75,11 @@ def store(app, case_id: int, name: str, content: bytes) -> str:
 
 
 def attachment(session, case: Case, **values) -> CaseAttachment:
-    defaults = {"media_type": "file", "source_url": "https://f1.zdn.vn/x/tep",
-                "state": AttachmentState.STORED}
+    defaults = {
+        "media_type": "file",
+        "source_url": "https://f1.zdn.vn/x/tep",
+        "state": AttachmentState.STORED,
+    }
     row = CaseAttachment(case_id=case.id, **(defaults | values))
     session.add(row)
     session.commit()
@@ -83,34 +89,79 @@ def attachment(session, case: Case, **values) -> CaseAttachment:
 @pytest.fixture
 def conversation(app, demo, make_case, citizen, events):
     """A case from the citizen, the messages around it, and its stored photo."""
-    case = make_case.create(citizen_id=citizen.id, received_at=RECEIVED,
-                            status=CaseStatus.PROCESSING)
-    photo = attachment(demo, case, media_type="image", source_url=IMAGE_URL,
-                       file_name="hien-truong.jpg", content_type="image/jpeg",
-                       storage_path=store(app, case.id, "1-hien-truong.jpg", JPEG))
+    case = make_case.create(
+        citizen_id=citizen.id, received_at=RECEIVED, status=CaseStatus.PROCESSING
+    )
+    photo = attachment(
+        demo,
+        case,
+        media_type="image",
+        source_url=IMAGE_URL,
+        file_name="hien-truong.jpg",
+        content_type="image/jpeg",
+        storage_path=store(app, case.id, "1-hien-truong.jpg", JPEG),
+    )
     before = RECEIVED - timedelta(minutes=10)
     events.text(RECEIVED - timedelta(days=3), "Tin nhắn cũ không thuộc PAKN này")
     events.text(before, f"Vỉa hè bị lấn chiếm {XSS}")
-    events.add(before + timedelta(minutes=1), "user_send_image",
-               {"attachments": [{"type": "image", "payload": {"url": IMAGE_URL}}]})
-    events.add(before + timedelta(minutes=2), "user_send_file",
-               {"attachments": [{"type": "file", "payload": {
-                   "url": "https://f1.zdn.vn/x/don.pdf", "name": "don.pdf", "size": "10"}}]})
-    events.add(before + timedelta(minutes=3), "user_send_location",
-               {"text": "", "attachments": [{"type": "location", "payload": {
-                   "coordinates": {"latitude": "21.0285011", "longitude": "105.8542034"}}}]})
+    events.add(
+        before + timedelta(minutes=1),
+        "user_send_image",
+        {"attachments": [{"type": "image", "payload": {"url": IMAGE_URL}}]},
+    )
+    events.add(
+        before + timedelta(minutes=2),
+        "user_send_file",
+        {
+            "attachments": [
+                {
+                    "type": "file",
+                    "payload": {
+                        "url": "https://f1.zdn.vn/x/don.pdf",
+                        "name": "don.pdf",
+                        "size": "10",
+                    },
+                }
+            ]
+        },
+    )
+    events.add(
+        before + timedelta(minutes=3),
+        "user_send_location",
+        {
+            "text": "",
+            "attachments": [
+                {
+                    "type": "location",
+                    "payload": {
+                        "coordinates": {"latitude": "21.0285011", "longitude": "105.8542034"}
+                    },
+                }
+            ],
+        },
+    )
     events.text(before + timedelta(minutes=4), "SĐT của tôi là 0912345678, tên Nguyễn Văn An")
-    events.add(before + timedelta(minutes=5), "user_submit_info",
-               info={"name": "Nguyễn Văn An", "phone": "84912345678", "address": "12 Hàng Bạc"})
+    events.add(
+        before + timedelta(minutes=5),
+        "user_submit_info",
+        info={"name": "Nguyễn Văn An", "phone": "84912345678", "address": "12 Hàng Bạc"},
+    )
     events.add(before + timedelta(minutes=6), "user_seen_message", {"msg_ids": ["x"]})
-    events.add(before + timedelta(minutes=7), "user_send_text", {"text": "Người khác"},
-               user="999")
+    events.add(before + timedelta(minutes=7), "user_send_text", {"text": "Người khác"}, user="999")
     events.add(before + timedelta(minutes=8), "oa_send_text", {"text": "Cán bộ OA đã tiếp nhận"})
-    enqueue(demo, citizen.id, messages.buttons("Ông/Bà xác nhận gửi PAKN?",
-                                               [("Gửi", "#gui"), ("Sửa", "#sua")]),
-            now=before + timedelta(minutes=9))
-    enqueue(demo, citizen.id, messages.text(f"Đã tiếp nhận PAKN {case.code}"), case_id=case.id,
-            now=RECEIVED)
+    enqueue(
+        demo,
+        citizen.id,
+        messages.buttons("Ông/Bà xác nhận gửi PAKN?", [("Gửi", "#gui"), ("Sửa", "#sua")]),
+        now=before + timedelta(minutes=9),
+    )
+    enqueue(
+        demo,
+        citizen.id,
+        messages.text(f"Đã tiếp nhận PAKN {case.code}"),
+        case_id=case.id,
+        now=RECEIVED,
+    )
     demo.commit()
     return case, photo
 
@@ -132,8 +183,17 @@ def test_transcript_shows_the_conversation_in_order(client, conversation):
     assert "Cán bộ OA đã tiếp nhận" in chat
     assert "Ông/Bà xác nhận gửi PAKN?" in chat and "<li>Sửa</li>" in chat
     assert f"Đã tiếp nhận PAKN {case.code}" in chat
-    order = [chat.index(text) for text in ("Vỉa hè", "don.pdf", "105.8542034", "Cán bộ OA",
-                                           "xác nhận gửi", "Đã tiếp nhận PAKN")]
+    order = [
+        chat.index(text)
+        for text in (
+            "Vỉa hè",
+            "don.pdf",
+            "105.8542034",
+            "Cán bộ OA",
+            "xác nhận gửi",
+            "Đã tiếp nhận PAKN",
+        )
+    ]
     assert order == sorted(order)
     assert chat.count('class="bubble ') == 9
     assert "0912345678" in chat  # coordinators read the contact data
@@ -159,10 +219,15 @@ def test_case_without_a_citizen_has_no_transcript(client, make_case):
     assert "PAKN này không tiếp nhận qua Zalo." in page(client, f"/admin/cases/{code}")
 
 
-def test_closed_case_transcript_ends_after_its_last_activity(client, demo, make_case, citizen,
-                                                             events):
-    case = make_case.create(citizen_id=citizen.id, status=CaseStatus.ANSWERED,
-                            received_at=RECEIVED, updated_at=RECEIVED + timedelta(days=1))
+def test_closed_case_transcript_ends_after_its_last_activity(
+    client, demo, make_case, citizen, events
+):
+    case = make_case.create(
+        citizen_id=citizen.id,
+        status=CaseStatus.ANSWERED,
+        received_at=RECEIVED,
+        updated_at=RECEIVED + timedelta(days=1),
+    )
     events.text(RECEIVED + timedelta(days=2), "Cảm ơn cơ quan")
     events.text(RECEIVED + timedelta(days=30), "Một việc khác hẳn")
     login(client, "coordinator")
@@ -201,11 +266,15 @@ def test_image_is_served_inline_with_safe_headers(client, conversation):
         (None, b"anything", "application/octet-stream"),
     ],
 )
-def test_other_files_are_downloads(app, client, demo, make_case, content_type, content,
-                                   served_as):
+def test_other_files_are_downloads(app, client, demo, make_case, content_type, content, served_as):
     case = make_case.create()
-    row = attachment(demo, case, file_name="Đơn kiến nghị.pdf", content_type=content_type,
-                     storage_path=store(app, case.id, "2-don.pdf", content))
+    row = attachment(
+        demo,
+        case,
+        file_name="Đơn kiến nghị.pdf",
+        content_type=content_type,
+        storage_path=store(app, case.id, "2-don.pdf", content),
+    )
     login(client, "coordinator")
 
     response = client.get(f"/admin/cases/{case.code}/files/{row.id}")
@@ -221,15 +290,19 @@ def test_other_files_are_downloads(app, client, demo, make_case, content_type, c
 def test_content_disposition_has_an_ascii_fallback():
     value = content_disposition("attachment", 'Đơn "x"; y.pdf')
 
-    assert value.startswith('attachment; filename="Don_x_y.pdf"; filename*=UTF-8\'\'')
+    assert value.startswith("attachment; filename=\"Don_x_y.pdf\"; filename*=UTF-8''")
     assert "%22" in value and "%3B" in value
 
 
-def test_attachments_only_for_those_who_see_the_case(app, client, demo, make_case,
-                                                     other_handler):
+def test_attachments_only_for_those_who_see_the_case(app, client, demo, make_case, other_handler):
     case = make_case.create(unit="SXD")
-    row = attachment(demo, case, file_name="a.pdf", content_type="application/pdf",
-                     storage_path=store(app, case.id, "3-a.pdf", PDF))
+    row = attachment(
+        demo,
+        case,
+        file_name="a.pdf",
+        content_type="application/pdf",
+        storage_path=store(app, case.id, "3-a.pdf", PDF),
+    )
     url = f"/admin/cases/{case.code}/files/{row.id}"
 
     assert client.get(url).status_code == 302  # anonymous: to the login page
@@ -243,11 +316,19 @@ def test_attachments_only_for_those_who_see_the_case(app, client, demo, make_cas
 def test_attachment_of_another_case_or_not_stored_is_404(app, client, demo, make_case):
     case = make_case.create()
     other = make_case.create()
-    foreign = attachment(demo, other, content_type="application/pdf",
-                         storage_path=store(app, other.id, "4-b.pdf", PDF))
+    foreign = attachment(
+        demo,
+        other,
+        content_type="application/pdf",
+        storage_path=store(app, other.id, "4-b.pdf", PDF),
+    )
     pending = attachment(demo, case, state=AttachmentState.PENDING)
-    outside = attachment(demo, case, content_type="application/pdf",
-                         storage_path=str(Path(app.config["STORAGE_DIR"]).parent / "x.pdf"))
+    outside = attachment(
+        demo,
+        case,
+        content_type="application/pdf",
+        storage_path=str(Path(app.config["STORAGE_DIR"]).parent / "x.pdf"),
+    )
     Path(outside.storage_path).write_bytes(PDF)
     login(client, "coordinator")
 

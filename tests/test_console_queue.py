@@ -48,15 +48,34 @@ def cases(make_case, clock):
         "sxd_late": make_case("SXD", status=S.PROCESSING, answer_due_on=date(2026, 11, 26)),
         "sxd_today": make_case("SXD", status=S.PROCESSING, answer_due_on=date(2026, 11, 27)),
         "sxd_done_late": make_case("SXD", status=S.ANSWERED, answer_due_on=date(2026, 11, 1)),
-        "env_soon": make_case("STNMT", "MOI-TRUONG", status=S.AWAITING_INFO,
-                              answer_due_on=date(2026, 11, 30), received_at=at),
-        "env_later": make_case("STNMT", "MOI-TRUONG", status=S.PROCESSING,
-                               answer_due_on=date(2026, 12, 1), received_at=at),
-        "traffic": make_case("SGTVT", "GIAO-THONG", status=S.PUBLISHED,
-                             title="ĐƯỜNG LÁNG ngập nước", content="Mưa lớn."),
+        "env_soon": make_case(
+            "STNMT",
+            "MOI-TRUONG",
+            status=S.AWAITING_INFO,
+            answer_due_on=date(2026, 11, 30),
+            received_at=at,
+        ),
+        "env_later": make_case(
+            "STNMT",
+            "MOI-TRUONG",
+            status=S.PROCESSING,
+            answer_due_on=date(2026, 12, 1),
+            received_at=at,
+        ),
+        "traffic": make_case(
+            "SGTVT",
+            "GIAO-THONG",
+            status=S.PUBLISHED,
+            title="ĐƯỜNG LÁNG ngập nước",
+            content="Mưa lớn.",
+        ),
         # 17:30 UTC on the 26th is already the 27th in Vietnam.
-        "midnight": make_case("SGTVT", "GIAO-THONG", status=S.RECEIVED,
-                              received_at=datetime(2026, 11, 26, 17, 30, tzinfo=UTC)),
+        "midnight": make_case(
+            "SGTVT",
+            "GIAO-THONG",
+            status=S.RECEIVED,
+            received_at=datetime(2026, 11, 26, 17, 30, tzinfo=UTC),
+        ),
     }
 
 
@@ -109,6 +128,18 @@ def test_overdue_and_due_soon(client, cases):
     assert listed(soon) == {cases["sxd_today"], cases["env_soon"]}
     assert "Sắp đến hạn" in soon and "Quá hạn" in overdue
     assert counts(overdue)["all"] == 1
+
+
+def test_a_paused_clock_is_not_overdue(client, make_case, clock):
+    code = make_case(
+        status=S.AWAITING_INFO,
+        answer_due_on=date(2026, 11, 20),
+        paused_at=datetime(2026, 11, 19, 3, 0, tzinfo=UTC),
+    )
+    login(client, "coordinator")
+
+    assert listed(page(client, "/admin/?due=overdue")) == set()
+    assert "Quá hạn" not in page(client, f"/admin/cases/{code}").split("</h1>")[1].split("<nav")[0]
 
 
 def test_period_uses_vietnamese_days(client, cases):

@@ -75,6 +75,7 @@ def test_placeholders_are_known_names():
         "lat",
         "lng",
         "dropped",
+        "name",
     }
     for name, value in constants().items():
         fields = {f for _, f, _, _ in string.Formatter().parse(value) if f is not None}

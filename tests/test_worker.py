@@ -22,6 +22,10 @@ def test_scheduler_has_stable_job_ids_and_single_instances(app):
         "heartbeat",
         "token-refresh",
         "held-digest",
+        "deadline-reminders",
+        "deadline-digest",
+        "late-progress",
+        "satisfaction-survey",
     }
     assert all(job.max_instances == 1 and job.coalesce for job in jobs.values())
 

@@ -1,10 +1,13 @@
-"""Conversation flows: the main menu, submitting a PAKN, looking one up, adding information.
+"""Conversation flows: the main menu, submitting a PAKN, looking one up, adding information,
+and the satisfaction survey.
 
-`STEPS` maps every state name to its step; the engine in `bot.conversation` runs them.
+`STEPS` maps every state name to its step; `ANYWHERE` maps the button prefixes answered at any
+step to their handlers; the engine in `bot.conversation` runs them.
 """
 
-from bot.flows import lookup, menu, submit
+from bot.flows import lookup, menu, submit, survey
 
-STEPS = {**menu.STEPS, **lookup.STEPS, **submit.STEPS}
+STEPS = {**menu.STEPS, **lookup.STEPS, **submit.STEPS, **survey.STEPS}
+ANYWHERE = {**survey.ANYWHERE}
 
-__all__ = ["STEPS"]
+__all__ = ["ANYWHERE", "STEPS"]
