@@ -1,27 +1,21 @@
-"""Staff accounts: creation with validation, password authentication and login throttling.
+"""Staff accounts: creation with validation and password authentication.
 
 Flask-free: the CLI and the console call these with their own session; nothing here commits
-(`create_staff` only flushes, so the caller's one commit decides).
-
-`LoginThrottle` keeps its counters in process memory for now (there is no table for them): with
-several web processes each counts on its own, so the effective limit is multiplied by their number
-and a restart forgets it. Moving it to the database is a planned model change.
+(`create_staff` only flushes, so the caller's one commit decides). Login throttling lives in
+the database (`handlers/login_throttle.py`), shared by every web process.
 """
 
 from __future__ import annotations
 
 import re
-import threading
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from collections.abc import Iterable
 from functools import cache
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from models import Staff, Unit, utcnow
+from models import Staff, Unit
 
 # werkzeug's default (scrypt) is deliberately slow; tests swap in a cheap method.
 HASH_METHOD = "scrypt"
@@ -108,75 +102,3 @@ def authenticate(session: Session, username: str, password: str) -> Staff | None
 def _dummy_hash() -> str:
     # Built on first use rather than at import: hashing is deliberately slow.
     return generate_password_hash("not-a-real-password", method=HASH_METHOD)
-
-
-@dataclass
-class _Attempts:
-    failures: list[datetime] = field(default_factory=list)
-    locked_until: datetime | None = None
-
-
-class LoginThrottle:
-    """Refuse logins for a username after too many recent failures (in-process memory)."""
-
-    def __init__(
-        self,
-        max_failures: int = 5,
-        window: timedelta = timedelta(minutes=15),
-        lockout: timedelta = timedelta(minutes=15),
-        clock: Callable[[], datetime] = utcnow,
-        max_tracked: int = 10_000,
-    ) -> None:
-        self.max_failures = max_failures
-        self.window = window
-        self.lockout = lockout
-        self.clock = clock
-        self.max_tracked = max_tracked
-        self._attempts: dict[str, _Attempts] = {}
-        self._lock = threading.Lock()
-
-    @staticmethod
-    def _key(username: str) -> str:
-        return username.strip().lower()
-
-    def locked_until(self, username: str) -> datetime | None:
-        """Return when `username` may try again, or None when it may try now."""
-        now = self.clock()
-        with self._lock:
-            attempts = self._attempts.get(self._key(username))
-            if attempts is None or attempts.locked_until is None:
-                return None
-            if attempts.locked_until <= now:
-                del self._attempts[self._key(username)]
-                return None
-            return attempts.locked_until
-
-    def record_failure(self, username: str) -> None:
-        """Count a failed login for `username`, locking it once the limit is reached."""
-        now = self.clock()
-        key = self._key(username)
-        with self._lock:
-            if key not in self._attempts and len(self._attempts) >= self.max_tracked:
-                self._forget_stale(now)
-            attempts = self._attempts.setdefault(key, _Attempts())
-            attempts.failures = [at for at in attempts.failures if now - at < self.window]
-            attempts.failures.append(now)
-            if len(attempts.failures) >= self.max_failures:
-                attempts.locked_until = now + self.lockout
-                attempts.failures.clear()
-
-    def reset(self, username: str) -> None:
-        """Forget the failures of `username` (after a successful login)."""
-        with self._lock:
-            self._attempts.pop(self._key(username), None)
-
-    def _forget_stale(self, now: datetime) -> None:
-        # Bound memory under a spray of random usernames: drop entries that no longer matter,
-        # and if that is not enough, the oldest ones.
-        for key, attempts in list(self._attempts.items()):
-            locked = attempts.locked_until is not None and attempts.locked_until > now
-            recent = any(now - at < self.window for at in attempts.failures)
-            if not locked and not recent:
-                del self._attempts[key]
-        while len(self._attempts) >= self.max_tracked:
-            del self._attempts[next(iter(self._attempts))]

@@ -16,7 +16,7 @@ from cases.access import (
     visible_cases_filter,
 )
 from cases.demo import seed_reference_data
-from cases.staff import LoginThrottle, StaffError, authenticate, create_staff
+from cases.staff import StaffError, authenticate, create_staff
 from models import Case, CaseKind, Field, Staff, Unit
 
 PASSWORD = "mat-khau-du-dai"
@@ -124,47 +124,6 @@ class FakeClock:
 
     def advance(self, **delta: float) -> None:
         self.now += timedelta(**delta)
-
-
-def test_throttle_locks_after_five_failures_for_fifteen_minutes():
-    clock = FakeClock()
-    throttle = LoginThrottle(clock=clock)
-    for _ in range(4):
-        throttle.record_failure("canbo")
-        clock.advance(minutes=1)
-    assert throttle.locked_until("canbo") is None
-
-    throttle.record_failure("CanBo ")
-
-    assert throttle.locked_until("canbo") == clock.now + timedelta(minutes=15)
-    assert throttle.locked_until("other") is None
-    clock.advance(minutes=14, seconds=59)
-    assert throttle.locked_until("canbo") is not None
-    clock.advance(seconds=1)
-    assert throttle.locked_until("canbo") is None
-
-
-def test_throttle_counts_only_failures_within_the_window():
-    clock = FakeClock()
-    throttle = LoginThrottle(clock=clock)
-    for _ in range(4):
-        throttle.record_failure("canbo")
-    clock.advance(minutes=15)
-    throttle.record_failure("canbo")
-    assert throttle.locked_until("canbo") is None
-
-    throttle.reset("canbo")
-    for _ in range(4):
-        throttle.record_failure("canbo")
-    assert throttle.locked_until("canbo") is None
-
-
-def test_throttle_memory_is_bounded():
-    clock = FakeClock()
-    throttle = LoginThrottle(clock=clock, max_tracked=3)
-    for name in ("a", "b", "c", "d", "e"):
-        throttle.record_failure(name)
-    assert len(throttle._attempts) <= 3
 
 
 def test_masking():
