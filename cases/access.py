@@ -44,6 +44,16 @@ def unit_scope(session: Session, staff: Staff) -> frozenset[int]:
     return frozenset(scope)
 
 
+def visible_units(session: Session, staff: Staff) -> frozenset[int] | None:
+    """The units whose cases `staff` may see (None: every unit)."""
+    roles = staff.role_set
+    if roles & ALL_UNITS_ROLES:
+        return None
+    if roles & OWN_UNIT_ROLES:
+        return unit_scope(session, staff)
+    return frozenset()
+
+
 def visible_cases_filter(staff: Staff, session: Session | None = None) -> ColumnElement[bool]:
     """Return the WHERE clause selecting the cases `staff` may see."""
     roles = staff.role_set

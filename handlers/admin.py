@@ -24,10 +24,10 @@ from sqlalchemy import func, select
 from werkzeug.security import generate_password_hash
 
 from cases import staff as staff_accounts
+from cases.queue import OPEN_STATUSES
 from cases.templates import PLACEHOLDERS, unknown_placeholders
 from cases.workflow import ACTIONS
 from handlers.console import ROLE_MEANINGS, admin_required, console_blueprint
-from handlers.console_queue import OPEN_STATUSES
 from handlers.runtime import db
 from models import Case, Field, ResponseTemplate, Staff, Unit
 

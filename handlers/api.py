@@ -24,24 +24,33 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, g, request
 from flask.blueprints import BlueprintSetupState
-from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, joinedload
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
 from cases import deadlines, workflow
 from cases.access import contact_for, visible_cases_filter
 from cases.api_tokens import verify_token
-from cases.clock import LOCAL_TZ, local_date
+from cases.clock import local_date
+from cases.queue import (
+    DUE_OVERDUE,
+    DUE_SOON,
+    MAX_QUERY_LENGTH,
+    OPEN_FILTER,
+    QueueFilters,
+    queue_query,
+    status_counts,
+    total_for,
+)
 from cases.status import status_label, timeline_label
 from cases.workflow import ACTIONS, Action, WorkflowError
 from handlers.runtime import db, dispatch_after_commit, workflow_settings
 from models import (
-    CLOSED_STATUSES,
     Case,
     CaseAttachment,
     CaseEvent,
@@ -60,10 +69,7 @@ bp = Blueprint("api", __name__, url_prefix=PREFIX)
 
 DEFAULT_PER_PAGE = 50
 MAX_PER_PAGE = 100
-MAX_QUERY_LENGTH = 200
 # `due_soon=true`: open cases whose answer date is today or within this many calendar days.
-DUE_SOON_DAYS = 3
-OPEN_FILTER = "open"
 STATUS_FILTERS = (OPEN_FILTER, *(status.value for status in CaseStatus))
 BOOLEAN_VALUES = {"true": True, "1": True, "false": False, "0": False}
 DAY_PATTERN = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -337,60 +343,29 @@ def _code_parameter(session: Session, name: str, model: type[Unit] | type[Field]
     return row_id
 
 
-def _local_midnight(day: date) -> datetime:
-    return datetime.combine(day, time(), LOCAL_TZ).astimezone(UTC)
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def case_filters(session: Session, today: date) -> list[ColumnElement[bool]]:
-    """Return the WHERE clauses the request's query parameters ask for (422 if one is invalid)."""
-    clauses: list[ColumnElement[bool]] = []
+def queue_filters(session: Session) -> QueueFilters:
+    """The queue filters the request's query parameters ask for (422 if one is invalid)."""
     status = request.args.get("status", "").strip()
-    if status == OPEN_FILTER:
-        clauses.append(Case.status.not_in(CLOSED_STATUSES))
-    elif status in STATUS_FILTERS:
-        clauses.append(Case.status == CaseStatus(status))
-    elif status:
+    if status and status not in STATUS_FILTERS:
         raise _invalid_parameter("status", "trạng thái không tồn tại", "unknown status")
-    unit_id = _code_parameter(session, "unit", Unit)
-    if unit_id is not None:
-        clauses.append(Case.unit_id == unit_id)
-    field_id = _code_parameter(session, "field", Field)
-    if field_id is not None:
-        clauses.append(Case.field_id == field_id)
-    # As `cases.deadlines.is_overdue`: open, and the clock not paused for the citizen's answer.
-    running = [Case.status.not_in(CLOSED_STATUSES), Case.paused_at.is_(None)]
-    if _bool_parameter("overdue"):
-        clauses += [*running, Case.answer_due_on < today]
-    if _bool_parameter("due_soon"):
-        clauses += [
-            *running,
-            Case.answer_due_on.between(today, today + timedelta(days=DUE_SOON_DAYS)),
-        ]
-    received_from = _day_parameter("received_from")
-    if received_from is not None:
-        clauses.append(Case.received_at >= _local_midnight(received_from))
-    received_to = _day_parameter("received_to")
-    if received_to is not None:
-        clauses.append(Case.received_at < _local_midnight(received_to + timedelta(days=1)))
-    code = request.args.get("code", "").strip().upper()
-    if code:
-        clauses.append(Case.code == code)
+    overdue, due_soon = _bool_parameter("overdue"), _bool_parameter("due_soon")
+    if overdue and due_soon:
+        raise _invalid_parameter("due_soon", "không dùng cùng overdue", "not with overdue")
     q = request.args.get("q", "").strip()
     if len(q) > MAX_QUERY_LENGTH:
         raise _invalid_parameter(
             "q", f"tối đa {MAX_QUERY_LENGTH} ký tự", f"at most {MAX_QUERY_LENGTH} characters"
         )
-    if q:
-        pattern = f"%{_escape_like(q)}%"
-        # Case-insensitive; SQLite folds only ASCII letters (so "Đ" != "đ" there).
-        clauses.append(
-            or_(Case.title.ilike(pattern, escape="\\"), Case.content.ilike(pattern, escape="\\"))
-        )
-    return clauses
+    return QueueFilters(
+        status=status,
+        unit_id=_code_parameter(session, "unit", Unit),
+        field_id=_code_parameter(session, "field", Field),
+        due=DUE_OVERDUE if overdue else DUE_SOON if due_soon else "",
+        received_from=_day_parameter("received_from"),
+        received_to=_day_parameter("received_to"),
+        q=q,
+        code=request.args.get("code", "").strip(),
+    )
 
 
 # --- serialisation ----------------------------------------------------------------------------
@@ -520,13 +495,11 @@ def list_cases() -> Response:
     today = _today()
     page = _int_parameter("page", 1)
     per_page = _int_parameter("per_page", DEFAULT_PER_PAGE, MAX_PER_PAGE)
-    query = select(Case).where(
-        visible_cases_filter(g.staff, session), *case_filters(session, today)
-    )
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    filters = queue_filters(session)
+    total = total_for(filters.status, status_counts(session, g.staff, filters, today))
     cases = session.scalars(
-        query.options(joinedload(Case.field), joinedload(Case.unit))
-        .order_by(Case.received_at.desc(), Case.id.desc())
+        queue_query(session, g.staff, filters, today)
+        .options(joinedload(Case.field), joinedload(Case.unit))
         .limit(per_page)
         .offset((page - 1) * per_page)
     )

@@ -40,16 +40,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 from werkzeug.exceptions import Forbidden, NotFound, RequestEntityTooLarge
 
-from bot.delivery import undelivered
 from bot.zalo.tokens import ROW_ID as TOKEN_ROW_ID
 from cases import deadlines
 from cases.access import unit_scope
 from cases.clock import format_date, format_datetime, local_date
 from cases.notices import notices_for
-from cases.staff import authenticate
-from cases.status import kind_label, status_label
-from handlers import csrf
-from handlers.console_queue import (
+from cases.queue import (
     DUE_OVERDUE,
     DUE_SOON,
     DUE_SOON_DAYS,
@@ -62,6 +58,10 @@ from handlers.console_queue import (
     status_counts,
     total_for,
 )
+from cases.staff import authenticate
+from cases.status import kind_label, status_label
+from cases.undelivered import undelivered
+from handlers import csrf
 from handlers.login_throttle import DbLoginThrottle
 from handlers.runtime import db, get_runtime
 from models import Case, CaseStatus, Field, Staff, TokenStatus, Unit, ZaloToken, utcnow

@@ -27,7 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 from werkzeug.datastructures import FileStorage, MultiDict
 
-from bot.delivery import undelivered
+from cases.undelivered import undelivered
 from cases import templates as response_templates
 from cases import workflow
 from cases.access import (

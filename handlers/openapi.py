@@ -11,12 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from cases.queue import DUE_SOON_DAYS, MAX_QUERY_LENGTH
 from cases.workflow import ACTIONS, ANY_HANDLER, ESCALATION_TARGETS, REJECT_REASONS, Action
 from handlers.api import (
     DEFAULT_PER_PAGE,
-    DUE_SOON_DAYS,
     MAX_PER_PAGE,
-    MAX_QUERY_LENGTH,
     PREFIX,
     STATUS_FILTERS,
     WORKFLOW_MESSAGES_EN,

@@ -48,6 +48,9 @@ def build_zalo_client(config: dict, tokens: TokenStore) -> ZaloClient:
 
 def init_app(app: Flask) -> None:
     """Create the runtime for `app` and register the request session teardown."""
+    from cases import counts
+
+    counts.install()
     engine = make_engine(app.config["DATABASE_URL"])
     sessions = make_session_factory(engine)
     config = app.config

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import String, Text
+from sqlalchemy import Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, text_enum, utcnow
@@ -21,12 +21,14 @@ class InboundEvent(Base):
     """A webhook event: the raw body, what we made of it, and whether processing succeeded."""
 
     __tablename__ = "inbound_event"
+    # The case page reads a citizen's conversation by time.
+    __table_args__ = (Index("ix_inbound_event_user_received", "zalo_user_id", "received_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # msg_id when the event has one, else a hash of the body: a redelivery collides here.
     dedup_key: Mapped[str] = mapped_column(String(100), unique=True)
     event_name: Mapped[str] = mapped_column(String(60), index=True)
-    zalo_user_id: Mapped[str | None] = mapped_column(String(40), index=True)
+    zalo_user_id: Mapped[str | None] = mapped_column(String(40))
     body: Mapped[str] = mapped_column(Text)
     status: Mapped[EventStatus] = mapped_column(
         text_enum(EventStatus), default=EventStatus.PROCESSED

@@ -377,7 +377,7 @@ def test_citizen_is_reachable_again_after_writing(app, session, zalo):
 
 
 def test_a_failure_later_made_good_no_longer_counts_as_undelivered(app, session, zalo):
-    from bot.delivery import undelivered
+    from cases.undelivered import undelivered
     from tests.factories import make_case
 
     citizen = make_citizen(session)

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: b8511b98c67c
+Revision ID: 3b36fa2fd4b9
 Revises:
-Create Date: 2026-11-27 05:43:38.777568
+Create Date: 2026-11-27 06:03:36.651644
 """
 
 from collections.abc import Sequence
@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql
 
 import models.base
 
-revision: str = "b8511b98c67c"
+revision: str = "3b36fa2fd4b9"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -78,7 +78,7 @@ def upgrade() -> None:
             batch_op.f("ix_inbound_event_event_name"), ["event_name"], unique=False
         )
         batch_op.create_index(
-            batch_op.f("ix_inbound_event_zalo_user_id"), ["zalo_user_id"], unique=False
+            "ix_inbound_event_user_received", ["zalo_user_id", "received_at"], unique=False
         )
 
     op.create_table(
@@ -226,6 +226,14 @@ def upgrade() -> None:
         sa.Column("refreshed_at", models.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("updated_at", models.base.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_zalo_token")),
+    )
+    op.create_table(
+        "case_count",
+        sa.Column("unit_id", sa.Integer(), nullable=False),
+        sa.Column("status", sa.String(length=32), nullable=False),
+        sa.Column("n", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(["unit_id"], ["unit.id"], name=op.f("fk_case_count_unit_id_unit")),
+        sa.PrimaryKeyConstraint("unit_id", "status", name=op.f("pk_case_count")),
     )
     op.create_table(
         "conversation",
@@ -450,10 +458,15 @@ def upgrade() -> None:
             batch_op.f("ix_pakn_case_answer_due_on"), ["answer_due_on"], unique=False
         )
         batch_op.create_index(batch_op.f("ix_pakn_case_citizen_id"), ["citizen_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_pakn_case_field_id"), ["field_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_pakn_case_received_at"), ["received_at"], unique=False)
-        batch_op.create_index(batch_op.f("ix_pakn_case_status"), ["status"], unique=False)
-        batch_op.create_index(batch_op.f("ix_pakn_case_unit_id"), ["unit_id"], unique=False)
+        batch_op.create_index("ix_pakn_case_field_status", ["field_id", "status"], unique=False)
+        batch_op.create_index("ix_pakn_case_received", ["received_at", "id"], unique=False)
+        batch_op.create_index(
+            "ix_pakn_case_status_received", ["status", "received_at", "id"], unique=False
+        )
+        batch_op.create_index(
+            "ix_pakn_case_unit_received", ["unit_id", "received_at", "id"], unique=False
+        )
+        batch_op.create_index("ix_pakn_case_unit_status", ["unit_id", "status"], unique=False)
 
     op.create_table(
         "response_template",
@@ -667,10 +680,11 @@ def downgrade() -> None:
 
     op.drop_table("response_template")
     with op.batch_alter_table("pakn_case", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_pakn_case_unit_id"))
-        batch_op.drop_index(batch_op.f("ix_pakn_case_status"))
-        batch_op.drop_index(batch_op.f("ix_pakn_case_received_at"))
-        batch_op.drop_index(batch_op.f("ix_pakn_case_field_id"))
+        batch_op.drop_index("ix_pakn_case_unit_status")
+        batch_op.drop_index("ix_pakn_case_unit_received")
+        batch_op.drop_index("ix_pakn_case_status_received")
+        batch_op.drop_index("ix_pakn_case_received")
+        batch_op.drop_index("ix_pakn_case_field_status")
         batch_op.drop_index(batch_op.f("ix_pakn_case_citizen_id"))
         batch_op.drop_index(batch_op.f("ix_pakn_case_answer_due_on"))
 
@@ -691,6 +705,7 @@ def downgrade() -> None:
     op.drop_table("staff")
     op.drop_table("field")
     op.drop_table("conversation")
+    op.drop_table("case_count")
     op.drop_table("zalo_token")
     op.drop_table("worker_heartbeat")
     with op.batch_alter_table("unit", schema=None) as batch_op:
@@ -717,7 +732,7 @@ def downgrade() -> None:
 
     op.drop_table("login_failure")
     with op.batch_alter_table("inbound_event", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_inbound_event_zalo_user_id"))
+        batch_op.drop_index("ix_inbound_event_user_received")
         batch_op.drop_index(batch_op.f("ix_inbound_event_event_name"))
 
     op.drop_table("inbound_event")

@@ -1,4 +1,4 @@
-"""The console queue's filters, as queries built to stay cheap on a million cases.
+"""The case queue's filters (console and API alike), as queries cheap on a million cases.
 
 Every query starts from `visible_cases_filter`, so a filter can only narrow what the user may see.
 The page is read with LIMIT/OFFSET on (received_at desc, id desc); the counts per status come
@@ -22,9 +22,10 @@ from typing import Any
 from sqlalchemy import ColumnElement, Engine, Select, event, func, or_, select
 from sqlalchemy.orm import Session
 
-from bot.delivery import undelivered_case_ids
-from cases.access import visible_cases_filter
+from cases.access import visible_cases_filter, visible_units
 from cases.clock import LOCAL_TZ
+from cases.counts import counts_by_status
+from cases.undelivered import undelivered_case_ids
 from models import CLOSED_STATUSES, Case, CaseStatus, Staff
 
 OPEN_FILTER = "open"
@@ -48,6 +49,7 @@ class QueueFilters:
     received_from: date | None = None
     received_to: date | None = None
     q: str = ""
+    code: str = ""  # an exact case code
     undelivered_only: bool = False
 
     def without_status(self) -> QueueFilters:
@@ -73,6 +75,7 @@ ARG_NAMES = {
     "received_from": "from",
     "received_to": "to",
     "q": "q",
+    "code": "code",
     "undelivered_only": "undelivered",
 }
 
@@ -201,6 +204,8 @@ def filter_clauses(
         clauses.append(Case.received_at < local_midnight(filters.received_to + timedelta(days=1)))
     if filters.q:
         clauses.append(search_clause(filters.q, session.get_bind().dialect.name))
+    if filters.code:
+        clauses.append(Case.code == filters.code.strip().upper())
     if filters.undelivered_only:
         clauses.append(Case.id.in_(undelivered_case_ids()))
     return clauses
@@ -219,6 +224,9 @@ def status_counts(
     session: Session, staff: Staff, filters: QueueFilters, today: date
 ) -> dict[CaseStatus, int]:
     """Count the cases per status under `filters`, ignoring their status, in one grouped query."""
+    if filters.without_status() == QueueFilters():
+        # Nothing but the user's units: the kept counts answer without scanning the cases.
+        return counts_by_status(session, visible_units(session, staff))
     clauses = filter_clauses(session, staff, filters.without_status(), today)
     rows = session.execute(select(Case.status, func.count()).where(*clauses).group_by(Case.status))
     counts = dict.fromkeys(CaseStatus, 0)
