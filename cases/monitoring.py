@@ -362,7 +362,7 @@ def send_progress_updates(session: Session, now: datetime) -> int:
 
 
 # --- figures ----------------------------------------------------------------------------------
-class local_day(FunctionElement):  # noqa: N801  (named like the SQL function it stands for)
+class local_day(FunctionElement):  # lower case: it reads as the SQL function it compiles to
     """The agency's calendar date of a UTC timestamp column, computed by the database."""
 
     type = Date()

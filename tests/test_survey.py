@@ -3,7 +3,7 @@ buttons (in any state) or by typing (when idle), reminded once, and acted on whe
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -13,6 +13,7 @@ from bot.conversation import IDLE, SUSPENDED
 from bot.flows import submit, survey
 from bot.zalo.messages import plain_text_of
 from cases import workflow
+from cases.clock import LOCAL_TZ
 from cases.demo import seed_demo
 from handlers.runtime import get_runtime
 from models import (
@@ -177,13 +178,14 @@ def test_an_answered_survey_is_not_reminded(app, session, chat):
 
 def test_worker_job_asks_in_the_daytime_only(app, session, chat, monkeypatch):
     answer_case(app, session, chat)
-    night = datetime.fromisoformat("2026-12-01T16:00:00+00:00")  # 23:00 in Hà Nội
+    today = utcnow().astimezone(LOCAL_TZ).date()
+    night = datetime.combine(today, time(23), LOCAL_TZ).astimezone(UTC)
+    morning = datetime.combine(today, time(10), LOCAL_TZ).astimezone(UTC)
+
     monkeypatch.setattr(worker, "utcnow", lambda: night)
     assert worker.ask_satisfaction(app) is False
-
-    monkeypatch.setattr(worker, "utcnow", utcnow)
-    hour = utcnow().astimezone(worker.LOCAL_TZ).hour
-    assert worker.ask_satisfaction(app) == (1 if hour in worker.DAYTIME_HOURS else False)
+    monkeypatch.setattr(worker, "utcnow", lambda: morning)
+    assert worker.ask_satisfaction(app) == 1
 
 
 # --- answering by buttons and by typing ---------------------------------------------------------
