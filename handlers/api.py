@@ -401,6 +401,10 @@ def _event_label(action: str) -> str:
     return known.label if known is not None else timeline_label(action)
 
 
+def _day(value: date | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
 def _coordinate(value: Any) -> float | None:
     return float(value) if value is not None else None
 
@@ -437,6 +441,15 @@ def case_detail(session: Session, staff: Staff, case: Case, today: date) -> dict
         "reject_reason": case.reject_reason,
         "escalated_to": case.escalated_to,
         "merged_into": merged_into.code if merged_into else None,
+        "deadlines": {
+            "urgent": case.urgent,
+            "classify_due_on": _day(case.classify_due_on),
+            "urgent_due_at": iso_utc(case.urgent_due_at),
+            "publish_due_on": _day(case.publish_due_on),
+            "paused_since": iso_utc(case.paused_at),
+            "paused_days": case.paused_days,
+            "extended_days": case.extended_days,
+        },
         "attachments": [
             {
                 "id": item.id,

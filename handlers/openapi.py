@@ -104,6 +104,7 @@ def _schemas() -> dict[str, Any]:
         "reject_reason": nullable({"type": "string", "enum": sorted(REJECT_REASONS)}),
         "escalated_to": nullable(STRING),
         "merged_into": nullable({"type": "string", "description": "The code of the other case."}),
+        "deadlines": ref("Deadlines"),
         "attachments": {"type": "array", "items": ref("Attachment")},
         "timeline": {"type": "array", "items": ref("TimelineEntry")},
         "messages": {"type": "array", "items": ref("Message")},
@@ -115,6 +116,19 @@ def _schemas() -> dict[str, Any]:
     }
     status_or_null = nullable({"type": "string", "enum": values(CaseStatus)})
     return {
+        "Deadlines": closed(
+            {
+                "urgent": BOOLEAN,
+                "classify_due_on": nullable({**DATE, "description": "Classify or transfer by."}),
+                "urgent_due_at": nullable(DATE_TIME),
+                "publish_due_on": nullable({**DATE, "description": "Publish the result by."}),
+                "paused_since": nullable(
+                    {**DATE_TIME, "description": "Clock stopped: awaiting the citizen."}
+                ),
+                "paused_days": {**INTEGER, "description": "Days added by pauses so far."},
+                "extended_days": {**INTEGER, "description": "Days added by extensions."},
+            }
+        ),
         "Error": closed(
             {
                 "error": closed(
