@@ -27,6 +27,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config.update(settings)
     app.config["MAX_CONTENT_LENGTH"] = settings.get("MAX_CONTENT_LENGTH", 16 * 1024 * 1024)
     _configure_logging(settings["LOG_LEVEL"])
+    if settings["TRUSTED_PROXIES"]:
+        # Behind nginx: take the client address from X-Forwarded-For (the public lookup's
+        # throttle is per client) and the scheme from X-Forwarded-Proto.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        count = settings["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
 
     from handlers import cli, runtime
 
@@ -37,13 +44,26 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from handlers import admin, api, console, console_cases, console_zalo, public, site, webhook
+    from handlers import (
+        admin,
+        api,
+        console,
+        console_cases,
+        console_intake,
+        console_zalo,
+        poster,
+        public,
+        site,
+        webhook,
+    )
 
     app.register_blueprint(site.bp)
     app.register_blueprint(public.bp)
+    app.register_blueprint(poster.bp)
     app.register_blueprint(webhook.bp)
     app.register_blueprint(console.bp)
     app.register_blueprint(console_cases.bp)
+    app.register_blueprint(console_intake.bp)
     app.register_blueprint(console_zalo.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(api.bp)

@@ -129,6 +129,7 @@ KEYS: dict[str, tuple[str | None, Callable[[str, str], Any]]] = {
     "DISPATCH_AFTER_COMMIT": ("thread", _choice("thread", "inline", "off")),
     "WORKER_SWEEP_SECONDS": ("1", lambda n, v: _int(n, v, 1)),
     "LOG_LEVEL": ("INFO", _choice("DEBUG", "INFO", "WARNING", "ERROR")),
+    "TRUSTED_PROXIES": ("0", lambda n, v: _int(n, v, 0)),
 }
 
 # Required only when running against a real OA (ZALO_APP_ID set).

@@ -16,14 +16,14 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, fields, replace
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Engine, Select, event, func, or_, select
 from sqlalchemy.orm import Session
 
 from cases.access import visible_cases_filter, visible_units
-from cases.clock import LOCAL_TZ
+from cases.clock import local_midnight, parse_day
 from cases.counts import counts_by_status
 from cases.undelivered import undelivered_case_ids
 from models import CLOSED_STATUSES, Case, CaseStatus, Staff
@@ -94,17 +94,6 @@ def parse_id(raw: str | None) -> int | None:
     return int(text) if text.isdigit() and 0 < len(text) < 10 else None
 
 
-def parse_day(raw: str | None) -> date | None:
-    """Return a date typed as yyyy-mm-dd (date pickers) or dd/mm/yyyy (by hand); None if invalid."""
-    text = (raw or "").strip()
-    for pattern in ("%Y-%m-%d", "%d/%m/%Y"):
-        try:
-            return datetime.strptime(text, pattern).date()
-        except ValueError:
-            continue
-    return None
-
-
 def normalise_query(raw: str | None) -> str:
     """Return the search text NFC-normalised, with its whitespace collapsed, bounded."""
     text = unicodedata.normalize("NFC", " ".join((raw or "").split()))
@@ -165,11 +154,6 @@ def status_clause(status: str) -> ColumnElement[bool] | None:
     if status in {member.value for member in CaseStatus}:
         return Case.status == CaseStatus(status)
     return None
-
-
-def local_midnight(day: date) -> datetime:
-    """Return the aware moment when `day` starts in Vietnam."""
-    return datetime.combine(day, time(), tzinfo=LOCAL_TZ)
 
 
 def filter_clauses(

@@ -27,7 +27,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 from werkzeug.datastructures import FileStorage, MultiDict
 
-from cases.undelivered import undelivered
 from cases import templates as response_templates
 from cases import workflow
 from cases.access import (
@@ -38,6 +37,7 @@ from cases.access import (
     visible_cases_filter,
 )
 from cases.files import FileRejectedError, store_answer_file
+from cases.undelivered import undelivered
 from handlers import console_transcript
 from handlers.console import console_blueprint, login_required, now, staff_status_label
 from handlers.console_delivery import case_deliveries

@@ -50,7 +50,14 @@ from flask.blueprints import BlueprintSetupState
 from sqlalchemy import ColumnElement, Integer, Select, and_, cast, delete, event, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from cases.clock import LOCAL_TZ, format_date, format_datetime, local_date
+from cases.clock import (
+    LOCAL_TZ,
+    format_date,
+    format_datetime,
+    local_date,
+    local_midnight,
+    parse_day,
+)
 from cases.contact import mask_phone
 from cases.redaction import MARKER, fold, lower, public_view
 from cases.status import status_label, timeline_label
@@ -361,22 +368,12 @@ class PublishedFilters:
         return {name: value for name, value in args.items() if value}
 
 
-def _parse_day(raw: str | None) -> date | None:
-    text = (raw or "").strip()
-    for pattern in ("%Y-%m-%d", "%d/%m/%Y"):
-        try:
-            return datetime.strptime(text, pattern).date()
-        except ValueError:
-            continue
-    return None
-
-
 def _filters_from_args(args: Any) -> tuple[PublishedFilters, list[str]]:
     errors = []
     days: dict[str, date | None] = {}
     for name, label in (("from", "Từ ngày"), ("to", "Đến ngày")):
         raw = (args.get(name) or "").strip()
-        days[name] = _parse_day(raw) if raw else None
+        days[name] = parse_day(raw) if raw else None
         if raw and days[name] is None:
             errors.append(f"{label} không hợp lệ (dd/mm/yyyy); bộ lọc này được bỏ qua.")
     query = unicodedata.normalize("NFC", " ".join((args.get("q") or "").split()))
@@ -388,10 +385,6 @@ def _filters_from_args(args: Any) -> tuple[PublishedFilters, list[str]]:
         until=days["to"],
     )
     return filters, errors
-
-
-def _local_midnight(day: date) -> datetime:
-    return datetime.combine(day, time(), tzinfo=LOCAL_TZ)
 
 
 @dataclass(frozen=True)
@@ -450,9 +443,9 @@ def _published_query(session: Session, filters: PublishedFilters) -> Select:
     if filters.unit:
         clauses.append(Case.unit_id.in_(select(Unit.id).where(Unit.code == filters.unit)))
     if filters.since:
-        clauses.append(Case.published_at >= _local_midnight(filters.since))
+        clauses.append(Case.published_at >= local_midnight(filters.since))
     if filters.until:
-        clauses.append(Case.published_at < _local_midnight(filters.until + timedelta(days=1)))
+        clauses.append(Case.published_at < local_midnight(filters.until + timedelta(days=1)))
     dialect = session.get_bind().dialect.name
     search = SearchWords.parse(filters.q)
     columns = [
@@ -589,7 +582,7 @@ def _parse_w3c(name: str, raw: str, end_of_day: bool = False) -> datetime:
     try:
         if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
             day = date.fromisoformat(text)
-            start = _local_midnight(day)
+            start = local_midnight(day)
             return start + timedelta(days=1) - timedelta(microseconds=1) if end_of_day else start
         moment = datetime.fromisoformat(text)
     except ValueError:

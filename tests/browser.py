@@ -14,7 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+from handlers.runtime import get_runtime
+from models import Field
 
 CHROMIUM = Path("/usr/bin/chromium")
 SKIP_MESSAGE = "browser tests need Chromium at /usr/bin/chromium: apt-get install -y chromium"
@@ -27,6 +31,8 @@ LAUNCH_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+# How long a Playwright wait (an action or an `expect`) may take before the test fails.
+TIMEOUT_MS = 15_000
 
 
 def require_chromium() -> None:
@@ -113,3 +119,48 @@ def chromium() -> Iterator[Any]:
             yield browser
         finally:
             browser.close()
+
+
+# --- the chat simulator, as a citizen uses it ---------------------------------------------
+
+
+def expect_():
+    """Playwright's `expect` with the browser tests' timeout."""
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=TIMEOUT_MS)
+    return expect
+
+
+def bot_bubble(page, text: str):
+    """The latest bubble from the OA containing `text` (a Playwright locator)."""
+    return page.locator('.bubble[data-from="oa"]').filter(has_text=text).last
+
+
+def tap(page, question: str, button: str) -> None:
+    """Wait for the bot's menu with `question`, then tap its button titled `button`."""
+    bot_bubble(page, question).get_by_role("button", name=button, exact=True).click()
+
+
+def type_text(page, text: str) -> None:
+    """Type a message in the composer, send it, and wait until it was accepted."""
+    page.get_by_label("Tin nhắn").fill(text)
+    page.get_by_role("button", name="Gửi", exact=True).click()
+    expect_()(page.get_by_label("Tin nhắn")).to_have_value("")
+
+
+def field_number(app, code: str) -> str:
+    """The number the field has in the bot's list (fields are too many for buttons)."""
+    with get_runtime(app).sessions() as session:
+        fields = session.scalars(
+            select(Field).where(Field.active.is_(True)).order_by(Field.sort_order, Field.name)
+        ).all()
+    return str([f.code for f in fields].index(code) + 1)
+
+
+def open_simulator(page) -> str:
+    """Open the page; return the id of the citizen it created."""
+    page.goto("/simulator")
+    tab = page.get_by_role("tab").first
+    expect_()(tab).to_have_attribute("aria-selected", "true")
+    return tab.get_attribute("data-user-id")

@@ -19,11 +19,20 @@ from sqlalchemy import select
 from bot import texts
 from cases.demo import seed_reference_data
 from handlers.runtime import get_runtime
-from models import Case, Field, InboundEvent
-from tests.browser import chromium, live_server, require_chromium
+from models import Case, InboundEvent
+from tests.browser import (
+    TIMEOUT_MS,
+    bot_bubble,
+    chromium,
+    expect_,
+    field_number,
+    live_server,
+    open_simulator,
+    require_chromium,
+    tap,
+    type_text,
+)
 from tests.test_sandbox import tiny_png
-
-TIMEOUT_MS = 15_000
 
 
 @pytest.fixture(scope="module")
@@ -56,48 +65,6 @@ def page(browser, served):
     page.set_default_timeout(TIMEOUT_MS)
     yield page
     context.close()
-
-
-def expect_():
-    """Playwright's `expect` with this module's timeout."""
-    from playwright.sync_api import expect
-
-    expect.set_options(timeout=TIMEOUT_MS)
-    return expect
-
-
-def bot_bubble(page, text: str):
-    """The latest bubble from the OA containing `text` (a Playwright locator)."""
-    return page.locator('.bubble[data-from="oa"]').filter(has_text=text).last
-
-
-def tap(page, question: str, button: str) -> None:
-    """Wait for the bot's menu with `question`, then tap its button titled `button`."""
-    bot_bubble(page, question).get_by_role("button", name=button, exact=True).click()
-
-
-def type_text(page, text: str) -> None:
-    """Type a message in the composer, send it, and wait until it was accepted."""
-    page.get_by_label("Tin nhắn").fill(text)
-    page.get_by_role("button", name="Gửi", exact=True).click()
-    expect_()(page.get_by_label("Tin nhắn")).to_have_value("")
-
-
-def field_number(app, code: str) -> str:
-    """The number the field has in the bot's list (fields are too many for buttons)."""
-    with get_runtime(app).sessions() as session:
-        fields = session.scalars(
-            select(Field).where(Field.active.is_(True)).order_by(Field.sort_order, Field.name)
-        ).all()
-    return str([f.code for f in fields].index(code) + 1)
-
-
-def open_simulator(page) -> str:
-    """Open the page; return the id of the citizen it created."""
-    page.goto("/simulator")
-    tab = page.get_by_role("tab").first
-    expect_()(tab).to_have_attribute("aria-selected", "true")
-    return tab.get_attribute("data-user-id")
 
 
 def test_follow_shows_the_welcome_menu_and_a_tap_sends_its_payload(page, served):

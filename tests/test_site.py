@@ -35,3 +35,22 @@ def test_healthz_reports_database_and_worker(app, client, session):
     row.beat_at = utcnow() - timedelta(minutes=5)
     session.commit()
     assert client.get("/healthz").json["worker"]["state"] == "stale"
+
+
+def test_behind_a_proxy_the_forwarded_client_address_is_used(make_app):
+    from flask import request
+
+    app = make_app(TRUSTED_PROXIES=1)
+
+    @app.get("/_whoami")
+    def whoami():
+        return request.remote_addr or ""
+
+    answer = app.test_client().get("/_whoami", headers={"X-Forwarded-For": "203.0.113.7"},
+                                   environ_base={"REMOTE_ADDR": "127.0.0.1"})
+    assert answer.get_data(as_text=True) == "203.0.113.7"
+
+
+def test_home_links_the_public_pages(client):
+    html = client.get("/").get_data(as_text=True)
+    assert 'href="/tra-cuu"' in html and 'href="/cong-khai"' in html
