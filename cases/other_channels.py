@@ -321,7 +321,7 @@ def check_scans(
         elif not content:
             problem = "tệp rỗng."
         elif len(content) > max_bytes:
-            problem = f"tệp quá lớn (tối đa {max_bytes // (1024 * 1024)} MB)."
+            problem = f"tệp quá lớn (tối đa {size_text(max_bytes)})."
         elif not content.startswith(SIGNATURES[content_type]):
             problem = "nội dung tệp không đúng định dạng của tên tệp."
         else:
@@ -329,6 +329,12 @@ def check_scans(
             continue
         raise FileRejectedError(f"Tệp “{Path(name).name}”: {problem}")
     return scans
+
+
+def size_text(size: int) -> str:
+    """Return a byte count as staff read it: whole MB, or KB below one MB."""
+    megabyte = 1024 * 1024
+    return f"{size // megabyte} MB" if size >= megabyte else f"{max(size // 1024, 1)} KB"
 
 
 def zalo_citizen(session: Session, phone: str) -> Citizen | None:

@@ -87,7 +87,7 @@ def _intake_page(form: IntakeForm, status: int = 200, files_lost: bool = False):
         consent_label=other_channels.CONSENT_LABEL,
         latest=other_channels.local_input_value(now()),
         max_scans=other_channels.MAX_SCANS,
-        max_file_mb=current_app.config["ATTACHMENT_MAX_BYTES"] // (1024 * 1024),
+        max_file_size=other_channels.size_text(current_app.config["ATTACHMENT_MAX_BYTES"]),
         files_lost=files_lost,
     )
     return page, status

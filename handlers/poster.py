@@ -27,9 +27,13 @@ def oa_chat_url(config: Mapping[str, Any]) -> str:
     return OA_CHAT_BASE + str(config["ZALO_OA_ID"])
 
 
-def qr_svg(data: str) -> Markup:
-    """Return `data` as an inline SVG QR code, sized by CSS (no width or height of its own)."""
-    code = segno.make(data, error="m", micro=False)
+def qr_code(data: str) -> segno.QRCode:
+    """Return `data` as a QR code, medium error correction (survives a smudged print)."""
+    return segno.make(data, error="m", micro=False)
+
+
+def qr_svg(code: segno.QRCode) -> Markup:
+    """Return the QR code as inline SVG, sized by CSS (no width or height of its own)."""
     svg = code.svg_inline(
         border=4, dark="#000", light="#fff", omitsize=True, svgclass="qr", lineclass=None
     )
@@ -47,7 +51,7 @@ def poster():
         "poster.html",
         chat_url=chat_url,
         chat_text=chat_url.removeprefix("https://"),
-        qr=qr_svg(chat_url),
+        qr=qr_svg(qr_code(chat_url)),
         lookup_url=config["PUBLIC_BASE_URL"] + url_for("public.lookup"),
         sandbox=config["SANDBOX"],
     )

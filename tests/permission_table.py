@@ -10,18 +10,20 @@ also hold a case role; contact data in clear only for coordinators), never deriv
 
 Reading a row:
 - `rule` is the endpoint exactly as Flask routes it; `args` fill its placeholders: "case" is the
-  cell's case, "attachment" a stored file of that case, "unit", "staff", "field" and "template"
-  a row made fresh for the cell; anything else is used as it stands (an action's name).
+  cell's case, "attachment" a stored file of that case ("foreign_attachment": of a case of a
+  unit outside the actor's scope), "unit", "staff", "field" and "template" a row made fresh for
+  the cell; anything else is used as it stands (an action's name).
 - `query` and `body` values may hold `{code}` (the cell's case), `{uniq}` (a value unique to the
-  cell), `{unit:CODE}` (that unit's id, an integer in API bodies) and `{target_code}` (another
-  open case). Console POSTs also carry the session's CSRF token, so permission is the only
+  cell), `{unit:CODE}` and `{field:CODE}` (that row's id, an integer in API bodies) and
+  `{target_code}` (another open case). Console POSTs also carry the session's CSRF token, so permission is the only
   variable.
 - `expect` maps every actor to a status; for a row about a case, to a pair (own, other): on a case
   of the actor's own unit (a unit below it for `district_leader`, whose unit includes sub-units)
-  and on a case of a unit outside their scope. Anonymous callers have one case (of SXD).
+  and on a case of a unit outside their scope. Anonymous callers have one case (of SXD); a
+  deactivated account, still holding its session cookie and token, must be answered as one.
   LOGIN is the console's redirect to its login page.
-- `state` and `case` put the cell's case in a starting state of the row (an action's source), and
-  `config` sets the app configuration the row needs.
+- `state`, `case` and `events` put the cell's case in a starting state of the row (an action's
+  source), and `config` sets the app configuration the row needs.
 - `changes` names what a successful call changes and a refused call must leave exactly as it
   was; `shows` says that a 200 answer shows the case ("summary" in lists, "detail" with the
   contact data), so it must show it exactly to those who may see it; `to` is where a successful
@@ -56,11 +58,13 @@ class Actor:
     own_unit: str = "SXD"  # anonymous callers get this one case
     other_unit: str = ""
     sees: frozenset[str] = frozenset()  # the scopes whose case they may see
+    # A deactivated account keeps its session cookie and token, and must get what this actor gets.
+    answered_as: str | None = None
 
     @property
     def scopes(self) -> tuple[str, ...]:
         """The scopes of this actor's cells on rows about a case."""
-        return (OWN, OTHER) if self.roles else (ANY,)
+        return (OWN, OTHER) if self.roles and self.answered_as is None else (ANY,)
 
     def unit_for(self, scope: str) -> str:
         """The unit of the case this actor's cell of `scope` works on."""
@@ -81,7 +85,13 @@ ACTORS: tuple[Actor, ...] = (
         frozenset({OWN, OTHER}),
     ),
     Actor(
-        "handler", frozenset({"handler"}), "canbo.sxd", "demo-handler-2026", "SXD", "STNMT", SEES_OWN
+        "handler",
+        frozenset({"handler"}),
+        "canbo.sxd",
+        "demo-handler-2026",
+        "SXD",
+        "STNMT",
+        SEES_OWN,
     ),
     Actor(
         "leader", frozenset({"leader"}), "lanhdao.sxd", "demo-leader-2026", "SXD", "STNMT", SEES_OWN
@@ -116,9 +126,18 @@ ACTORS: tuple[Actor, ...] = (
         "STNMT",
         SEES_OWN,
     ),
+    # A coordinator and administrator deactivated after logging in and getting an API token.
+    Actor(
+        "deactivated",
+        frozenset({"admin", "coordinator"}),
+        "cuu.dieuphoi",
+        "mat-khau-cu-2026",
+        answered_as="anonymous",
+    ),
 )
-ACTOR_NAMES = tuple(actor.name for actor in ACTORS)
-STAFF_ACTORS = tuple(actor for actor in ACTORS if actor.roles)
+# The actors with a column of their own in the table, and those among them who are staff.
+ACTOR_NAMES = tuple(actor.name for actor in ACTORS if actor.answered_as is None)
+STAFF_ACTORS = tuple(actor for actor in ACTORS if actor.roles and actor.answered_as is None)
 
 
 @dataclass(frozen=True)
@@ -130,12 +149,23 @@ class Account:
     unit: str
     roles: tuple[str, ...]
     password: str
+    active: bool = True  # False: deactivated once logged in and given a token
 
 
 EXTRA_ACCOUNTS = (
     Account("canbo.stnmt", "Cán bộ Môi trường", "STNMT", ("handler",), "mat-khau-stnmt-2026"),
     Account("lanhdao.qhk", "Lãnh đạo Quận Hoàn Kiếm", "Q-HK", ("leader",), "mat-khau-qhk-2026"),
-    Account("quantri.sxd", "Quản trị Sở Xây dựng", "SXD", ("admin", "handler"), "mat-khau-qtsxd-2026"),
+    Account(
+        "quantri.sxd", "Quản trị Sở Xây dựng", "SXD", ("admin", "handler"), "mat-khau-qtsxd-2026"
+    ),
+    Account(
+        "cuu.dieuphoi",
+        "Đầu mối đã nghỉ",
+        "VP-UBND",
+        ("admin", "coordinator"),
+        "mat-khau-cu-2026",
+        active=False,
+    ),
 )
 # Units whose staff also work on the cases of the units below them.
 INCLUDE_SUBUNITS = ("Q-HK",)
@@ -205,6 +235,7 @@ class Row:
     changes: str | None = None
     shows: str = ""  # "", "summary" or "detail"
     to: str | None = None
+    variant: str = ""  # tells apart two rows of one endpoint
 
     @property
     def api(self) -> bool:
@@ -220,11 +251,11 @@ class Row:
     def label(self) -> str:
         """The row's name in test ids: the method and rule, an action's name filled in."""
         rule = self.rule.replace("<name>", self.args["name"]) if "name" in self.args else self.rule
-        return f"{self.method} {rule}"
+        return f"{self.method} {rule}{f' ({self.variant})' if self.variant else ''}"
 
     def expected(self, actor: Actor, scope: str) -> Expect:
         """The answer `actor` gets on this row, on the case of `scope` where there is one."""
-        value = self.expect[actor.name]
+        value = self.expect[actor.answered_as or actor.name]
         if isinstance(value, tuple):
             return value[1] if scope == OTHER else value[0]
         return value
@@ -348,6 +379,47 @@ CONSOLE_ROWS: tuple[Row, ...] = (
         "/admin/cases/<code>/files/<int:attachment_id>",
         by_visibility(200, 404, LOGIN),
         {"code": "case", "attachment_id": "attachment"},
+    ),
+    Row(
+        "GET",
+        "/admin/cases/<code>/files/<int:attachment_id>",
+        by_visibility(404, 404, LOGIN),
+        {"code": "case", "attachment_id": "foreign_attachment"},
+        variant="a file of another unit's case",
+    ),
+    # PAKN received outside Zalo: the intake form, and recording that the citizen was told
+    Row("GET", "/admin/intake", only("coordinator", 200)),
+    Row(
+        "POST",
+        "/admin/intake",
+        only("coordinator", 302),
+        body={
+            "channel": "phone",
+            "received_at": "2026-01-05T09:00",
+            "kind": "feedback",
+            "field_id": "{field:XAY-DUNG}",
+            "unit_id": "",
+            "title": "Phản ánh qua điện thoại {uniq}",
+            "content": "Công trình số 7 phố Hàng Bạc lấn chiếm vỉa hè từ nhiều tháng nay.",
+            "contact_name": "Trần Văn Bình",
+            "contact_phone": "0987654321",
+            "contact_address": "Số 7 Hàng Bạc, Quận Hoàn Kiếm",
+            "consent": "1",
+            "consent_mode": "verbal",
+        },
+        changes="cases",
+        to="/admin/cases/",
+    ),
+    Row(
+        "POST",
+        "/admin/cases/<code>/informed",
+        by_visibility(302, 404, LOGIN),
+        CASE,
+        body={"done": "1", "channel": "phone", "note": "Đã gọi điện báo mã PAKN."},
+        case={"channel": "phone"},
+        events=("received",),
+        changes="case",
+        to="/admin/cases/",
     ),
     # The Zalo OA connection
     Row("GET", "/admin/zalo", admin_only(200)),
