@@ -49,6 +49,7 @@ def _register_blueprints(app: Flask) -> None:
         api,
         console,
         console_cases,
+        console_figures,
         console_intake,
         console_zalo,
         poster,
@@ -65,6 +66,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(console_cases.bp)
     app.register_blueprint(console_intake.bp)
     app.register_blueprint(console_zalo.bp)
+    app.register_blueprint(console_figures.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(api.bp)
     if app.config["SANDBOX"]:

@@ -126,6 +126,7 @@ KEYS: dict[str, tuple[str | None, Callable[[str, str], Any]]] = {
     "STORAGE_DIR": (str(INSTANCE_DIR / "storage"), _text),
     "ATTACHMENT_MAX_BYTES": (str(10 * 1024 * 1024), lambda n, v: _int(n, v, 1024)),
     "ATTACHMENT_URL_HOSTS": ("zdn.vn,zadn.vn,zalo.me,zaloapp.com", _text),
+    "WEBHOOK_PROCESSING": ("background", _choice("background", "inline", "worker")),
     "DISPATCH_AFTER_COMMIT": ("thread", _choice("thread", "inline", "off")),
     "WORKER_SWEEP_SECONDS": ("1", lambda n, v: _int(n, v, 1)),
     "LOG_LEVEL": ("INFO", _choice("DEBUG", "INFO", "WARNING", "ERROR")),

@@ -235,7 +235,9 @@ def app_environment(url: str, storage: Path) -> dict[str, str]:
         "ZALO_OA_SECRET_KEY": OA_SECRET,
         "ZALO_OA_ID": OA_ID,
         "TOKEN_ENCRYPTION_KEY": Fernet.generate_key().decode(),
-        # Ingest only: replies stay in the outbox. Any stray call would go nowhere but here.
+        # Ingest only: events are stored and acknowledged (the worker, not running here, would
+        # apply them); nothing is sent. Any stray call would go nowhere but here.
+        "WEBHOOK_PROCESSING": "worker",
         "DISPATCH_AFTER_COMMIT": "off",
         "ZALO_API_BASE": "http://127.0.0.1:9",
         "ZALO_OAUTH_BASE": "http://127.0.0.1:9",

@@ -59,6 +59,17 @@ class BotSettings:
     draft_ttl: timedelta
     info_card_image_url: str
 
+    @classmethod
+    def from_config(cls, config) -> BotSettings:
+        """The bot's settings from the app configuration."""
+        return cls(
+            agency=config["AGENCY_NAME"],
+            hotline=config["AGENCY_HOTLINE"],
+            answer_days=config["ANSWER_DAYS"],
+            draft_ttl=timedelta(hours=config["DRAFT_TTL_HOURS"]),
+            info_card_image_url=config["INFO_CARD_IMAGE_URL"],
+        )
+
 
 @dataclass
 class Context:

@@ -1,17 +1,22 @@
-"""Processing one stored webhook event: the citizen, their lock, the step, the replies.
+"""Processing stored webhook events: the citizen, their lock, the step, the replies.
 
-Runs inside the webhook's transaction. The step runs in a SAVEPOINT: if it raises, its effects
-are rolled back, the event is kept (marked failed, with the error) and the citizen gets an
-apology, so one broken event never loses itself or anybody else's.
+`process_event` runs inside a transaction (the webhook's own in `inline` mode); the step runs
+in a SAVEPOINT: if it raises, its effects are rolled back, the event is kept (marked failed,
+with the error) and the citizen gets an apology, so one broken event never loses itself or
+anybody else's. In the default `background` mode the webhook only stores the event (status
+`received`) and answers; `process_pending` then applies a citizen's stored events one by one,
+oldest first, each in its own transaction under the citizen's lock — right after the response
+in the web process, and from the worker's sweep for whatever is left.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import datetime
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
 
 from bot import conversation, staff_link, texts
 from bot.conversation import BotSettings, Context, Reply
@@ -20,38 +25,51 @@ from bot.flows import ANYWHERE, STEPS
 from bot.flows.menu import welcome
 from bot.incoming import from_event
 from bot.zalo import events, messages
-from models import Citizen, Conversation, EventStatus, InboundEvent, OutboxState
+from models import Citizen, Conversation, EventStatus, InboundEvent, OutboxState, utcnow
 from models.db import insert_for
 
 log = logging.getLogger(__name__)
 
 
-def get_citizen(session: Session, zalo_user_id: str, now: datetime) -> Citizen:
-    """Return the citizen with this Zalo id, creating them (and their conversation) if new."""
-    insert = insert_for(session)
-    session.execute(
-        insert(Citizen)
-        .values(zalo_user_id=zalo_user_id, created_at=now, is_follower=False)
-        .on_conflict_do_nothing(index_elements=[Citizen.zalo_user_id])
+def lock_citizen(
+    session: Session, zalo_user_id: str, now: datetime
+) -> tuple[Citizen, Conversation]:
+    """Lock the citizen's row for the rest of the transaction (created, with their conversation,
+    if new) and return it fresh: events of one citizen are applied one at a time. On SQLite the
+    transaction already holds the database write lock (BEGIN IMMEDIATE)."""
+    locking = (
+        select(Citizen)
+        .where(Citizen.zalo_user_id == zalo_user_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
     )
-    citizen = session.scalars(select(Citizen).where(Citizen.zalo_user_id == zalo_user_id)).one()
-    session.execute(
-        insert(Conversation)
-        .values(citizen_id=citizen.id, state=conversation.IDLE, draft={}, updated_at=now)
-        .on_conflict_do_nothing(index_elements=[Conversation.citizen_id])
-    )
-    return citizen
+    citizen = session.scalars(locking).first()
+    if citizen is None:
+        insert = insert_for(session)
+        session.execute(
+            insert(Citizen)
+            .values(zalo_user_id=zalo_user_id, created_at=now, is_follower=False)
+            .on_conflict_do_nothing(index_elements=[Citizen.zalo_user_id])
+        )
+        citizen = session.scalars(locking).one()
+    conv = session.get(Conversation, citizen.id, populate_existing=True)
+    if conv is None:  # a new citizen, or one registered by staff before they wrote
+        session.execute(
+            insert_for(session)(Conversation)
+            .values(citizen_id=citizen.id, state=conversation.IDLE, draft={}, updated_at=now)
+            .on_conflict_do_nothing(index_elements=[Conversation.citizen_id])
+        )
+        conv = session.get(Conversation, citizen.id, populate_existing=True)
+    assert conv is not None
+    return citizen, conv
 
 
 def lock_conversation(session: Session, citizen_id: int) -> Conversation:
-    """Lock the citizen's conversation row for the rest of the transaction (PostgreSQL row lock;
-    SQLite already holds the database write lock since BEGIN IMMEDIATE)."""
-    return session.scalars(
-        select(Conversation)
-        .where(Conversation.citizen_id == citizen_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).one()
+    """Take the citizen's lock (their row) and return their conversation, fresh."""
+    session.execute(select(Citizen.id).where(Citizen.id == citizen_id).with_for_update())
+    conv = session.get(Conversation, citizen_id, populate_existing=True)
+    assert conv is not None
+    return conv
 
 
 def process_event(
@@ -77,9 +95,7 @@ def process_event(
         row.status = EventStatus.IGNORED
         return None
 
-    citizen = get_citizen(session, event.user_id, now)
-    conv = lock_conversation(session, citizen.id)
-    session.refresh(citizen)
+    citizen, conv = lock_citizen(session, event.user_id, now)
     if not isinstance(event, events.UnfollowEvent | events.WithdrawEvent):
         citizen.last_interaction_at = now
         # What was held while the window was closed goes out first, before this event's reply.
@@ -121,3 +137,60 @@ def _apply(ctx: Context, event: events.ZaloEvent) -> None:
 def _queue(session: Session, citizen_id: int, replies: list[Reply]) -> None:
     for reply in replies:
         enqueue(session, citizen_id, reply.message, kind=reply.kind, case_id=reply.case_id)
+
+
+def _apply_stored(session: Session, row: InboundEvent, settings: BotSettings) -> int | None:
+    row.status = EventStatus.PROCESSED
+    try:
+        event = events.parse_event(json.loads(row.body))
+    except (ValueError, events.EventParseError) as error:
+        row.status, row.error = EventStatus.FAILED, str(error)[:2000]
+        return None
+    # The event's own arrival time, not the processing time, is when the citizen acted.
+    return process_event(session, row, event, settings, row.received_at)
+
+
+def process_pending(
+    sessions: sessionmaker[Session],
+    settings: BotSettings,
+    zalo_user_id: str | None,
+    limit: int = 100,
+) -> set[int]:
+    """Apply the stored events of one Zalo user (None: events without one), oldest first."""
+    touched: set[int] = set()
+    for _ in range(limit):
+        with sessions() as session, session.begin():
+            if zalo_user_id is not None:
+                lock_citizen(session, zalo_user_id, utcnow())
+            row = session.scalars(
+                select(InboundEvent)
+                .where(
+                    InboundEvent.status == EventStatus.RECEIVED,
+                    InboundEvent.zalo_user_id.is_(None)
+                    if zalo_user_id is None
+                    else InboundEvent.zalo_user_id == zalo_user_id,
+                )
+                .order_by(InboundEvent.received_at, InboundEvent.id)
+                .limit(1)
+                .with_for_update(skip_locked=True)
+            ).first()
+            if row is None:
+                break
+            citizen_id = _apply_stored(session, row, settings)
+        if citizen_id is not None:
+            touched.add(citizen_id)
+    return touched
+
+
+def pending_users(sessions: sessionmaker[Session], limit: int = 200) -> list[str | None]:
+    """Zalo users with stored events still to apply (None stands for events without a user)."""
+    with sessions() as session:
+        return list(
+            session.scalars(
+                select(InboundEvent.zalo_user_id)
+                .where(InboundEvent.status == EventStatus.RECEIVED)
+                .group_by(InboundEvent.zalo_user_id)
+                .order_by(func.min(InboundEvent.id))
+                .limit(limit)
+            )
+        )

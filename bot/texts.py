@@ -65,6 +65,7 @@ SCOPE = (
     "hành vi của cơ quan, cán bộ khi giải quyết công việc, hoặc đề xuất sáng kiến.\n"
     "Khiếu nại, tố cáo và yêu cầu tư vấn pháp luật không thuộc phạm vi này."
 )
+SCOPE_QUESTION = "Ông/Bà chọn một trong các mục sau:"
 SCOPE_CONTINUE = "Tiếp tục gửi PAKN"
 SCOPE_COMPLAINT = "Khiếu nại, tố cáo"
 SCOPE_LEGAL = "Tư vấn pháp luật"
@@ -153,6 +154,7 @@ ASK_PRIVACY = (
 PRIVACY_HIDE = "Ẩn thông tin của tôi"
 PRIVACY_SHOW = "Không cần ẩn"
 CONFIRM_HEADER = "Ông/Bà vui lòng kiểm tra lại:"
+CONFIRM_QUESTION = "Ông/Bà gửi PAKN này?"
 CONFIRM_SEND = "Gửi PAKN"
 CONFIRM_EDIT = "Sửa thông tin"
 CONFIRM_CANCEL = "Hủy"
@@ -187,7 +189,7 @@ CASE_LIST_LINE = "{n}. {code} — {title} — {status} ({received})"
 CASE_LIST_FOOTER = "Ông/Bà gõ số thứ tự hoặc mã PAKN để xem chi tiết."
 CASE_NOT_FOUND = "Không tìm thấy PAKN có mã {code} trong các PAKN của Ông/Bà."
 CASE_DETAIL = (
-    "PAKN {code}\n"
+    "{code}\n"
     "Tiêu đề: {title}\n"
     "Lĩnh vực: {field}\n"
     "Đơn vị: {unit}\n"
@@ -197,15 +199,15 @@ CASE_DETAIL = (
 )
 CASE_TIMELINE_HEADER = "Quá trình xử lý:"
 CASE_TIMELINE_LINE = "• {at}: {what}"
-ADD_OR_NEW = "Ông/Bà có PAKN {code} ({title}) đang được xử lý. Ông/Bà muốn:"
+ADD_OR_NEW = "Ông/Bà có {code} ({title}) đang được xử lý. Ông/Bà muốn:"
 ADD_TO_CASE = "Bổ sung vào {code}"
 ADD_NEW = "Gửi PAKN mới"
 ADD_MENU = "Xem danh mục"
 ADD_NOTED = (
-    'Đã bổ sung vào PAKN {code}. Ông/Bà có thể gửi thêm nội dung hoặc ảnh; gõ "xong" khi hoàn tất.'
+    'Đã bổ sung vào {code}. Ông/Bà có thể gửi thêm nội dung hoặc ảnh; gõ "xong" khi hoàn tất.'
 )
-ADD_MORE_NOTED = 'Đã bổ sung vào PAKN {code}. Gõ "xong" khi hoàn tất.'
-ADD_DONE = "Cảm ơn Ông/Bà. Thông tin bổ sung đã được chuyển đến cán bộ xử lý PAKN {code}."
+ADD_MORE_NOTED = 'Đã bổ sung vào {code}. Gõ "xong" khi hoàn tất.'
+ADD_DONE = "Cảm ơn Ông/Bà. Thông tin bổ sung đã được chuyển đến cán bộ xử lý {code}."
 INFO_SAVED = "Cảm ơn Ông/Bà đã cung cấp thông tin liên hệ."
 
 # --- Step help (shown for "trợ giúp") ---------------------------------------------------------
@@ -227,17 +229,16 @@ HELD_NOTICE = "Ông/Bà có {count} thông báo mới về phản ánh, kiến n
 
 # --- Satisfaction survey ----------------------------------------------------------------------
 SURVEY_ASK_RESOLVED = (
-    "PAKN {code} ({title}) đã được trả lời. "
-    "Vấn đề Ông/Bà phản ánh, kiến nghị đã được giải quyết chưa?"
+    "{code} ({title}) đã được trả lời. Vấn đề Ông/Bà phản ánh, kiến nghị đã được giải quyết chưa?"
 )
 SURVEY_ASK_AGAIN = (
-    "Cơ quan rất mong nhận được ý kiến của Ông/Bà về kết quả giải quyết PAKN {code} ({title}). "
+    "Cơ quan rất mong nhận được ý kiến của Ông/Bà về kết quả giải quyết {code} ({title}). "
     "Vấn đề đã được giải quyết chưa?"
 )
 SURVEY_RESOLVED_YES = "Đã giải quyết"
 SURVEY_RESOLVED_NO = "Chưa giải quyết"
 SURVEY_RESOLVED_PARTLY = "Giải quyết một phần"
-SURVEY_ASK_RATING = "Ông/Bà đánh giá thế nào về kết quả giải quyết PAKN {code}?"
+SURVEY_ASK_RATING = "Ông/Bà đánh giá thế nào về kết quả giải quyết {code}?"
 SURVEY_VERY_SATISFIED = "Rất hài lòng"
 SURVEY_SATISFIED = "Hài lòng"
 SURVEY_NEUTRAL = "Bình thường"
@@ -247,22 +248,20 @@ SURVEY_ASK_COMMENT = 'Ông/Bà có ý kiến gì thêm không? Ông/Bà gõ ý k
 SURVEY_COMMENT_SKIP = "Bỏ qua"
 SURVEY_ASK_REVIEW = (
     "Cơ quan rất tiếc vì kết quả giải quyết chưa đáp ứng mong muốn của Ông/Bà. "
-    "Ông/Bà có đề nghị xem xét lại PAKN {code} không?"
+    "Ông/Bà có đề nghị xem xét lại {code} không?"
 )
 SURVEY_REVIEW_YES = "Đề nghị xem xét lại"
 SURVEY_REVIEW_NO = "Không"
 SURVEY_REOPENED = (
-    "PAKN {code} đã được mở lại để cơ quan xem xét, xử lý lại. "
+    "{code} đã được mở lại để cơ quan xem xét, xử lý lại. "
     "Kết quả sẽ được gửi đến Ông/Bà qua Zalo này."
 )
-SURVEY_STILL_OPEN = (
-    "PAKN {code} đang được xem xét, xử lý; kết quả sẽ được gửi đến Ông/Bà qua Zalo này."
-)
+SURVEY_STILL_OPEN = "{code} đang được xem xét, xử lý; kết quả sẽ được gửi đến Ông/Bà qua Zalo này."
 SURVEY_THANKS = (
-    "Xin cảm ơn Ông/Bà đã đánh giá kết quả giải quyết PAKN {code}. "
+    "Xin cảm ơn Ông/Bà đã đánh giá kết quả giải quyết {code}. "
     "Ý kiến của Ông/Bà giúp cơ quan phục vụ người dân, doanh nghiệp ngày càng tốt hơn."
 )
-SURVEY_ALREADY_ANSWERED = "Ông/Bà đã đánh giá PAKN {code}. Xin cảm ơn Ông/Bà."
+SURVEY_ALREADY_ANSWERED = "Ông/Bà đã đánh giá {code}. Xin cảm ơn Ông/Bà."
 SURVEY_NOT_FOUND = "Xin lỗi, không tìm thấy PAKN cần đánh giá."
 SURVEY_TAP_BUTTON = "Ông/Bà bấm nút để chọn."
 

@@ -49,6 +49,16 @@ class Job:
     seconds: int
 
 
+def apply_events(app: Flask) -> object:
+    """Apply webhook events stored but not applied yet (after a crash, or in `worker` mode)."""
+    from bot.inbound import pending_users
+    from handlers.runtime import apply_stored_events, get_runtime
+
+    return sum(
+        len(apply_stored_events(app, user)) for user in pending_users(get_runtime(app).sessions)
+    )
+
+
 def sweep_outbox(app: Flask) -> object:
     """Send every due outbox row."""
     from handlers.runtime import get_runtime
@@ -166,6 +176,7 @@ def download_policy(config: dict) -> DownloadPolicy:
 def jobs(config: dict) -> list[Job]:
     """The worker's schedule."""
     return [
+        Job("event-apply", apply_events, config["WORKER_SWEEP_SECONDS"]),
         Job("outbox-sweep", sweep_outbox, config["WORKER_SWEEP_SECONDS"]),
         Job("attachment-download", download_attachments, 5),
         Job("heartbeat", beat, 15),

@@ -68,35 +68,35 @@ class Reminder:
 
 DUE_SOON_ANSWER = Reminder(
     "answer_due_soon",
-    "PAKN {code} sắp đến hạn trả lời ({due})",
-    "PAKN {code} — {title} ({unit}) cần được trả lời chậm nhất ngày {due}.",
+    "{code} sắp đến hạn trả lời ({due})",
+    "{code} — {title} ({unit}) cần được trả lời chậm nhất ngày {due}.",
 )
 DUE_SOON_CLASSIFY = Reminder(
     "classify_due_soon",
-    "PAKN {code} sắp hết hạn phân loại ({due})",
-    "PAKN {code} — {title} cần được phân loại, chuyển đơn vị xử lý chậm nhất ngày {due}.",
+    "{code} sắp hết hạn phân loại ({due})",
+    "{code} — {title} cần được phân loại, chuyển đơn vị xử lý chậm nhất ngày {due}.",
 )
 OVERDUE_ANSWER = Reminder(
     "answer_overdue",
-    "PAKN {code} đã quá hạn trả lời ({due})",
-    "PAKN {code} — {title} ({unit}) đã quá hạn trả lời {days} ngày (hạn {due}). "
+    "{code} đã quá hạn trả lời ({due})",
+    "{code} — {title} ({unit}) đã quá hạn trả lời {days} ngày (hạn {due}). "
     "Đề nghị khẩn trương xử lý, trả lời người dân.",
 )
 OVERDUE_CLASSIFY = Reminder(
     "classify_overdue",
-    "PAKN {code} đã quá hạn phân loại ({due})",
-    "PAKN {code} — {title} đã quá hạn phân loại, chuyển đơn vị xử lý {days} ngày (hạn {due}).",
+    "{code} đã quá hạn phân loại ({due})",
+    "{code} — {title} đã quá hạn phân loại, chuyển đơn vị xử lý {days} ngày (hạn {due}).",
 )
 ESCALATION_COORDINATOR = Reminder(
     "escalated",
-    "Đôn đốc: PAKN {code} của {unit} quá hạn trả lời",
-    "PAKN {code} — {title} do {unit} xử lý đã quá hạn trả lời {days} ngày (hạn {due}). "
+    "Đôn đốc: {code} của {unit} quá hạn trả lời",
+    "{code} — {title} do {unit} xử lý đã quá hạn trả lời {days} ngày (hạn {due}). "
     "Đề nghị đôn đốc đơn vị.",
 )
 ESCALATION_LEADER = Reminder(
     "escalated",
-    "Đôn đốc: PAKN {code} quá hạn trả lời",
-    "PAKN {code} — {title} đã quá hạn trả lời {days} ngày (hạn {due}); cán bộ đầu mối đã được "
+    "Đôn đốc: {code} quá hạn trả lời",
+    "{code} — {title} đã quá hạn trả lời {days} ngày (hạn {due}); cán bộ đầu mối đã được "
     "báo cáo. Đề nghị lãnh đạo đơn vị chỉ đạo trả lời ngay.",
 )
 STAFF_MESSAGE = "Nhắc việc: {title}\n{body}"

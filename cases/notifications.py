@@ -33,37 +33,35 @@ UPLOADABLE = {
 }
 
 TEXTS: dict[str, str] = {
-    "rejected": ("PAKN {code} không được tiếp nhận.\nLý do: {reason}\n{note}"),
-    "transferred": "PAKN {code} đã được chuyển đến {unit} để xem xét, xử lý.",
-    "accepted": "PAKN {code} đang được {unit} xử lý.",
+    "rejected": ("{code} không được tiếp nhận.\nLý do: {reason}\n{note}"),
+    "transferred": "{code} đã được chuyển đến {unit} để xem xét, xử lý.",
+    "accepted": "{code} đang được {unit} xử lý.",
     "info_requested": (
-        "Để xử lý PAKN {code}, {unit} đề nghị Ông/Bà bổ sung thông tin:\n{note}\n"
+        "Để xử lý {code}, {unit} đề nghị Ông/Bà bổ sung thông tin:\n{note}\n"
         'Ông/Bà trả lời ngay trong cuộc trò chuyện này; gõ "xong" khi đã gửi đủ.'
     ),
-    "progress": "Cập nhật tiến độ PAKN {code}:\n{note}",
-    "answered": "Kết quả trả lời PAKN {code} ({title}):\n\n{answer}",
+    "progress": "Cập nhật tiến độ {code}:\n{note}",
+    "answered": "Kết quả trả lời {code} ({title}):\n\n{answer}",
     "answer_files": "Kèm theo kết quả trả lời là {count} tệp, gửi ngay sau đây.",
     "answer_files_online": (
         "Các tệp sau không gửi được qua Zalo; Ông/Bà vui lòng liên hệ {unit} để nhận: {names}."
     ),
-    "published": "Kết quả trả lời PAKN {code} đã được công khai.",
+    "published": "Kết quả trả lời {code} đã được công khai.",
     "escalated": (
-        "PAKN {code} vượt thẩm quyền giải quyết của {unit} và đã được báo cáo {target}. "
+        "{code} vượt thẩm quyền giải quyết của {unit} và đã được báo cáo {target}. "
         "Ông/Bà sẽ được thông báo khi có kết quả."
     ),
     "merged": (
-        "PAKN {code} có cùng nội dung với PAKN {other} nên được gộp vào PAKN {other}. "
+        "{code} có cùng nội dung với {other} nên được gộp vào {other}. "
         "Ông/Bà theo dõi kết quả theo mã {other}."
     ),
-    "reopened": "PAKN {code} được mở lại để tiếp tục xem xét, xử lý.",
-    "extended": (
-        "Thời hạn trả lời PAKN {code} được gia hạn đến ngày {due}.\nLý do: {note}"
-    ),
-    "resumed": "Cảm ơn Ông/Bà đã bổ sung thông tin. PAKN {code} tiếp tục được xử lý.",
+    "reopened": "{code} được mở lại để tiếp tục xem xét, xử lý.",
+    "extended": ("Thời hạn trả lời {code} được gia hạn đến ngày {due}.\nLý do: {note}"),
+    "resumed": "Cảm ơn Ông/Bà đã bổ sung thông tin. {code} tiếp tục được xử lý.",
     # Added by the monitoring work (cases/monitoring.py) pending the lead's review: the standard
     # progress update sent to the citizen every 7 days while a case is late.
     "late_progress": (
-        "PAKN {code} đang được {unit} tiếp tục xử lý; cơ quan sẽ thông báo kết quả sớm nhất. "
+        "{code} đang được {unit} tiếp tục xử lý; cơ quan sẽ thông báo kết quả sớm nhất. "
         "Xin cảm ơn Ông/Bà đã kiên nhẫn chờ đợi."
     ),
 }

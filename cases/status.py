@@ -53,6 +53,7 @@ TIMELINE_LABELS: dict[str, str] = {
     "reopen": "Mở lại để tiếp tục xử lý",
     "progress": "Cập nhật tiến độ",
     "extend": "Gia hạn thời hạn trả lời",
+    "reopen_requested": "Ông/Bà đề nghị xem xét lại",
 }
 
 

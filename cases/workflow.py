@@ -183,7 +183,9 @@ def _extend(session, case, staff, data, now):
 
 
 def _draft_answer(session, case, staff, data, now):
-    case.answer_text = _require_text(data, "answer", "nội dung trả lời", minimum=20)
+    # Browsers send a textarea's line breaks as CRLF; Zalo shows a stray "\r".
+    text = str(data.get("answer") or "").replace("\r\n", "\n").replace("\r", "\n")
+    case.answer_text = _require_text({"answer": text}, "answer", "nội dung trả lời", minimum=20)
     case.answer_drafted_by_id = staff.id
     return None
 

@@ -8,6 +8,11 @@ password), and followed by a redirect to the list (post/redirect/get).
 Units form a tree: moving a unit under one of its own descendants (or itself) is refused, since
 it would detach a branch from the root and loop `cases.access.unit_scope`. The four roles are
 fixed (`Staff.ROLES`); the staff page explains each in Vietnamese.
+
+Deadline policies (the default and one per field) are snapshotted on each case at receipt, so an
+edit applies to cases received afterwards; every change is logged with the old and new values.
+The working calendar's exceptions (extra days off, make-up working days) are checked against the
+weekend and the public holidays of the `holidays` package before they are saved.
 """
 
 from __future__ import annotations
@@ -17,19 +22,31 @@ import re
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
-from flask import abort, flash, g, redirect, render_template, request, url_for
+import holidays
+from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
 from sqlalchemy import func, select
 from werkzeug.security import generate_password_hash
 
+from cases import deadlines
 from cases import staff as staff_accounts
+from cases.clock import parse_day
 from cases.queue import OPEN_STATUSES
 from cases.templates import PLACEHOLDERS, unknown_placeholders
 from cases.workflow import ACTIONS
-from handlers.console import ROLE_MEANINGS, admin_required, console_blueprint
+from handlers.console import ROLE_MEANINGS, admin_required, console_blueprint, now, today
 from handlers.runtime import db
-from models import Case, Field, ResponseTemplate, Staff, Unit
+from models import (
+    CalendarException,
+    Case,
+    DeadlinePolicy,
+    Field,
+    ResponseTemplate,
+    Staff,
+    Unit,
+)
 
 log = logging.getLogger(__name__)
 
@@ -643,3 +660,244 @@ def delete_template(template_id: int):
     _audit("template deleted", template_id=template_id)
     flash(f"Đã xóa mẫu “{title}”.")
     return redirect(url_for("admin.templates"))
+
+
+# Deadline policies
+
+
+@dataclass(frozen=True)
+class PolicyNumber:
+    """One whole-number setting of a deadline policy, with its label and allowed maximum."""
+
+    name: str
+    label: str
+    maximum: int
+
+
+POLICY_NUMBERS = (
+    PolicyNumber("classify_working_days", "Phân loại, chuyển xử lý trong (ngày làm việc)", 30),
+    PolicyNumber("answer_days", "Trả lời trong (ngày)", 180),
+    PolicyNumber("progress_every_days", "Khi quá hạn, báo tiến độ cho người dân mỗi (ngày)", 60),
+    PolicyNumber("publish_working_days", "Công khai kết quả trong (ngày làm việc)", 30),
+    PolicyNumber("urgent_takeup_hours", "PAKN khẩn: tiếp nhận xử lý trong (giờ làm việc)", 80),
+    PolicyNumber("urgent_handle_hours", "PAKN khẩn: xử lý xong trong tiếp (giờ làm việc)", 80),
+)
+POLICY_FIELDS = (*(number.name for number in POLICY_NUMBERS), "answer_in_working_days")
+
+
+def _default_policy_row() -> DeadlinePolicy | None:
+    return db().scalar(select(DeadlinePolicy).where(DeadlinePolicy.field_id.is_(None)))
+
+
+def _field_policy_row(field_id: int) -> DeadlinePolicy | None:
+    return db().scalar(select(DeadlinePolicy).where(DeadlinePolicy.field_id == field_id))
+
+
+def _policy_values(row: DeadlinePolicy | None) -> dict[str, Any]:
+    """The settings of `row`, else of the default policy, else the built-in defaults."""
+    if row is None:
+        row = _default_policy_row()
+    if row is None:
+        policy = deadlines.Policy(answer_days=current_app.config["ANSWER_DAYS"])
+        return {name: getattr(policy, name) for name in POLICY_FIELDS}
+    return {name: getattr(row, name) for name in POLICY_FIELDS}
+
+
+def _read_policy(form: Mapping[str, str]) -> tuple[FormResult, dict[str, Any]]:
+    result = FormResult()
+    data: dict[str, Any] = {}
+    for number in POLICY_NUMBERS:
+        raw = str(form.get(number.name, "")).strip()
+        result.values[number.name] = raw
+        if not raw.isdigit() or not 1 <= int(raw) <= number.maximum:
+            result.errors[number.name] = f"Nhập số nguyên từ 1 đến {number.maximum}."
+            continue
+        data[number.name] = int(raw)
+    data["answer_in_working_days"] = _flag(form, "answer_in_working_days", result)
+    return result, data
+
+
+def _policy_changes(old: dict[str, Any], new: dict[str, Any]) -> str:
+    changed = [
+        f"{name}={old.get(name)}→{new.get(name)}"
+        for name in POLICY_FIELDS
+        if old.get(name) != new.get(name)
+    ]
+    return " ".join(changed) or "unchanged"
+
+
+def _log_policy_change(field_code: str, old: dict[str, Any], new: dict[str, Any]) -> None:
+    log.info(
+        "deadline policy changed by staff_id=%s field=%s %s",
+        g.staff.id,
+        field_code,
+        _policy_changes(old, new),
+    )
+
+
+@bp.get("/deadlines")
+@admin_required
+def deadline_policies():
+    """List the default deadline policy and each field's own policy (or the default)."""
+    rows = {row.field_id: row for row in db().scalars(select(DeadlinePolicy))}
+    items = db().scalars(select(Field).order_by(Field.sort_order, Field.name)).all()
+    return render_template(
+        "console/admin_deadlines.html",
+        default=_policy_values(rows.get(None)),
+        default_row=rows.get(None),
+        items=[(item, rows.get(item.id)) for item in items],
+        numbers=POLICY_NUMBERS,
+    )
+
+
+def _save_policy(row: DeadlinePolicy | None, item: Field | None):
+    """Show or save the policy `row` (None: not yet created) of `item` (None: the default)."""
+    context = {"item": item, "row": row, "numbers": POLICY_NUMBERS}
+    if request.method == "GET":
+        form = FormResult(values=_policy_values(row))
+        return render_template("console/admin_deadline.html", form=form, **context)
+    result, data = _read_policy(request.form)
+    if result.errors:
+        return _invalid("console/admin_deadline.html", result, **context)
+    old = _policy_values(row)
+    if row is None:
+        row = DeadlinePolicy(field_id=item.id if item else None)
+        db().add(row)
+    for name, value in data.items():
+        setattr(row, name, value)
+    row.updated_at = now()
+    row.updated_by_id = g.staff.id
+    db().commit()
+    _log_policy_change(item.code if item else "default", old, data)
+    flash(f"Đã lưu thời hạn xử lý {'của lĩnh vực “' + item.name + '”' if item else 'mặc định'}.")
+    return redirect(url_for("admin.deadline_policies"))
+
+
+@bp.route("/deadlines/default", methods=["GET", "POST"])
+@admin_required
+def edit_default_policy():
+    """Show or save the default deadline policy."""
+    return _save_policy(_default_policy_row(), None)
+
+
+@bp.route("/deadlines/fields/<int:field_id>", methods=["GET", "POST"])
+@admin_required
+def edit_field_policy(field_id: int):
+    """Show or save (creating it if needed) one field's own deadline policy."""
+    item = _get_or_404(FIELD, field_id)
+    return _save_policy(_field_policy_row(item.id), item)
+
+
+@bp.post("/deadlines/fields/<int:field_id>/delete")
+@admin_required
+def delete_field_policy(field_id: int):
+    """Delete a field's own policy: its new cases follow the default policy again."""
+    item = _get_or_404(FIELD, field_id)
+    row = _field_policy_row(item.id)
+    if row is None:
+        abort(404)
+    old = _policy_values(row)
+    db().delete(row)
+    db().commit()
+    _log_policy_change(item.code, old, _policy_values(None))
+    flash(f"Lĩnh vực “{item.name}” áp dụng lại thời hạn mặc định.")
+    return redirect(url_for("admin.deadline_policies"))
+
+
+# Working calendar
+
+MIN_YEAR, MAX_YEAR = 2000, 2100
+EXCEPTION_KINDS = [("off", "Ngày nghỉ bù/nghỉ thêm"), ("working", "Ngày làm việc bù")]
+WEEKDAYS = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ nhật")
+
+
+def _public_holidays(year: int) -> list[tuple[date, str]]:
+    return sorted(holidays.country_holidays("VN", years=year, language="vi").items())
+
+
+def _year(raw: str | None) -> int:
+    text = (raw or "").strip()
+    if text.isdigit() and MIN_YEAR <= int(text) <= MAX_YEAR:
+        return int(text)
+    return today().year
+
+
+def _read_exception(form: Mapping[str, str]) -> tuple[FormResult, CalendarException | None]:
+    result = FormResult()
+    kind = str(form.get("kind", ""))
+    result.values["kind"] = kind
+    if kind not in dict(EXCEPTION_KINDS):
+        result.errors["kind"] = "Vui lòng chọn loại ngày."
+    raw_day = str(form.get("day", "")).strip()
+    result.values["day"] = raw_day
+    day = parse_day(raw_day)
+    if day is None or not MIN_YEAR <= day.year <= MAX_YEAR:
+        result.errors["day"] = "Ngày không hợp lệ (dd/mm/yyyy)."
+    elif db().get(CalendarException, day) is not None:
+        result.errors["day"] = "Ngày này đã có trong danh sách."
+    elif kind == "working" and deadlines.Calendar().is_working_day(day):
+        result.errors["day"] = "Ngày này vốn đã là ngày làm việc."
+    elif kind == "off" and day.weekday() >= 5:
+        result.errors["day"] = "Thứ Bảy, Chủ nhật vốn đã là ngày nghỉ."
+    elif kind == "off" and not deadlines.Calendar().is_working_day(day):
+        result.errors["day"] = "Ngày này đã là ngày nghỉ lễ."
+    note = _text(form, "note", "ghi chú", result, required=False)
+    if result.errors:
+        return result, None
+    return result, CalendarException(day=day, working=kind == "working", note=note)
+
+
+def _calendar_page(year: int, result: FormResult | None = None, status: int = 200):
+    rows = db().scalars(
+        select(CalendarException)
+        .where(CalendarException.day.between(date(year, 1, 1), date(year, 12, 31)))
+        .order_by(CalendarException.day)
+    )
+    page = render_template(
+        "console/admin_calendar.html",
+        year=year,
+        exceptions=list(rows),
+        public_holidays=_public_holidays(year),
+        kinds=EXCEPTION_KINDS,
+        weekdays=WEEKDAYS,
+        form=result or FormResult(values={"kind": "off"}),
+    )
+    return page, status
+
+
+@bp.get("/calendar")
+@admin_required
+def calendar():
+    """List a year's calendar exceptions and public holidays; offer the form adding a day."""
+    return _calendar_page(_year(request.args.get("year")))
+
+
+@bp.post("/calendar")
+@admin_required
+def add_calendar_day():
+    """Add an extra day off or a make-up working day."""
+    result, row = _read_exception(request.form)
+    if row is None:
+        db().rollback()
+        day = parse_day(result.values.get("day"))
+        return _calendar_page(day.year if day else today().year, result, 422)
+    db().add(row)
+    db().commit()
+    _audit("calendar day added", day=row.day.isoformat(), working=row.working)
+    flash(f"Đã thêm ngày {row.day:%d/%m/%Y}.")
+    return redirect(url_for("admin.calendar", year=row.day.year))
+
+
+@bp.post("/calendar/<day>/delete")
+@admin_required
+def delete_calendar_day(day: str):
+    """Remove a calendar exception."""
+    parsed = parse_day(day)
+    row = db().get(CalendarException, parsed) if parsed else None
+    if row is None:
+        abort(404)
+    db().delete(row)
+    db().commit()
+    _audit("calendar day deleted", day=parsed.isoformat())
+    flash(f"Đã xóa ngày {parsed:%d/%m/%Y}.")
+    return redirect(url_for("admin.calendar", year=parsed.year))

@@ -59,6 +59,7 @@ CHANNEL_LABELS = {
     "phone": "Điện thoại",
     "email": "Thư điện tử",
     "paper": "Văn bản giấy",
+    "in_person": "Trực tiếp",
     "web": "Cổng thông tin",
 }
 ACTOR_LABELS = {"citizen": "Người gửi", "system": "Hệ thống"}
@@ -67,6 +68,8 @@ ACTION_LABELS = {
     "received": "Tiếp nhận phản ánh, kiến nghị",
     "citizen_info": "Người gửi bổ sung thông tin",
     "info_received": "Người gửi đã bổ sung thông tin, tiếp tục xử lý",
+    "informed_offline": "Đã thông báo cho người dân (ngoài Zalo)",
+    "reopen_requested": "Người gửi đề nghị xem xét lại",
     **{name: action.label for name, action in workflow.ACTIONS.items()},
 }
 

@@ -200,10 +200,11 @@ def build(
     )
     files = _Files(case, attachment_url)
     sent_ids = {row.zalo_message_id for row in outbox if row.zalo_message_id}
+    titles = button_titles(outbox)
     parsed = [(row, parse(row)) for row in inbound]
     ordered: list[tuple[datetime, int, int, Bubble]] = []
     for row, event in parsed:
-        bubble = inbound_bubble(row.received_at, event, files, sent_ids)
+        bubble = inbound_bubble(row.received_at, event, files, sent_ids, titles)
         if bubble is not None:
             ordered.append((row.received_at, 0, row.id, bubble))
     for message in outbox:
@@ -267,8 +268,23 @@ def safe_link(url: str | None) -> str | None:
     return None
 
 
+def button_titles(outbox: list[OutboxMessage]) -> dict[str, str]:
+    """Button payloads we sent, with their titles: a tap arrives as the payload text."""
+    titles: dict[str, str] = {}
+    for row in outbox:
+        inner = ((row.payload or {}).get("attachment") or {}).get("payload") or {}
+        for button in inner.get("buttons") or []:
+            if button.get("payload"):
+                titles[button["payload"]] = button.get("title") or button["payload"]
+    return titles
+
+
 def inbound_bubble(
-    at: datetime, event: events.ZaloEvent | None, files: _Files, sent_ids: set[str]
+    at: datetime,
+    event: events.ZaloEvent | None,
+    files: _Files,
+    sent_ids: set[str],
+    titles: dict[str, str] | None = None,
 ) -> Bubble | None:
     """Return the bubble of one webhook event, or None for our own echoed messages."""
     if event is None:
@@ -278,6 +294,9 @@ def inbound_bubble(
             return None
         return Bubble(at, "officer", event.text)
     if isinstance(event, events.TextEvent):
+        title = (titles or {}).get(event.text)
+        if title is not None:
+            return Bubble(at, "citizen", f"[Bấm nút] {title}")
         return Bubble(at, "citizen", event.text)
     if isinstance(event, events.LocationEvent):
         return Bubble(

@@ -6,6 +6,7 @@ back if uncommitted) at teardown. Handlers commit once per request.
 
 from __future__ import annotations
 
+import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -61,11 +62,12 @@ def init_app(app: Flask) -> None:
     )
     zalo = build_zalo_client(config, tokens)
     limiter = RateLimiter(sessions, config["ZALO_RATE_LIMIT_PER_MINUTE"])
-    mode = app.config["DISPATCH_AFTER_COMMIT"]
+    # Work done after the response (applying stored events, sending replies) runs here.
+    threads = config["DISPATCH_AFTER_COMMIT"] == "thread" or (
+        config["WEBHOOK_PROCESSING"] == "background"
+    )
     executor = (
-        ThreadPoolExecutor(max_workers=2, thread_name_prefix="dispatch")
-        if mode == "thread"
-        else None
+        ThreadPoolExecutor(max_workers=2, thread_name_prefix="after-response") if threads else None
     )
     app.extensions["pakn"] = Runtime(
         engine=engine,
@@ -119,6 +121,33 @@ def _close_session(_exc: BaseException | None) -> None:
     session = g.pop("db_session", None)
     if session is not None:
         session.close()
+
+
+def process_after_response(zalo_user_id: str | None) -> None:
+    """Apply the user's stored events in the background, then send the replies."""
+    runtime = get_runtime()
+    if runtime.executor is None:
+        return  # the worker's sweep applies them
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    runtime.executor.submit(apply_stored_events, app, zalo_user_id)
+
+
+def apply_stored_events(app: Flask, zalo_user_id: str | None) -> set[int]:
+    """Apply a user's stored events and send what they produced (background thread or worker)."""
+    from bot.conversation import BotSettings
+    from bot.inbound import process_pending
+
+    runtime = get_runtime(app)
+    try:
+        citizens = process_pending(
+            runtime.sessions, BotSettings.from_config(app.config), zalo_user_id
+        )
+        for citizen_id in sorted(citizens):
+            runtime.dispatcher.dispatch_citizen(citizen_id)
+    except Exception:  # the worker's sweep retries; nothing is lost
+        logging.getLogger(__name__).exception("applying stored events failed")
+        return set()
+    return citizens
 
 
 def dispatch_after_commit(citizen_ids: set[int]) -> None:

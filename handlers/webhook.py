@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import timedelta
 
 from flask import Blueprint, current_app, jsonify, request
 
@@ -17,7 +16,7 @@ from bot.conversation import BotSettings
 from bot.inbound import process_event
 from bot.zalo import events
 from bot.zalo.signature import verify_signature
-from handlers.runtime import db, dispatch_after_commit
+from handlers.runtime import db, dispatch_after_commit, process_after_response
 from models import EventStatus, InboundEvent, utcnow
 from models.db import insert_for
 
@@ -29,14 +28,7 @@ MAX_BODY = 1024 * 1024
 
 def bot_settings() -> BotSettings:
     """The bot's settings from the app configuration."""
-    config = current_app.config
-    return BotSettings(
-        agency=config["AGENCY_NAME"],
-        hotline=config["AGENCY_HOTLINE"],
-        answer_days=config["ANSWER_DAYS"],
-        draft_ttl=timedelta(hours=config["DRAFT_TTL_HOURS"]),
-        info_card_image_url=config["INFO_CARD_IMAGE_URL"],
-    )
+    return BotSettings.from_config(current_app.config)
 
 
 def _error(status: int, message: str):
@@ -89,33 +81,39 @@ def _store_and_process(body: dict, raw: bytes):
         parse_error = None
     except events.EventParseError as error:
         event, parse_error = None, str(error)
-    row_id = _insert_event(session, body, raw, event, parse_error, now)
-    if row_id is None:
+    mode = current_app.config["WEBHOOK_PROCESSING"]
+    if parse_error:
+        status = EventStatus.FAILED
+    else:
+        status = EventStatus.PROCESSED if mode == "inline" else EventStatus.RECEIVED
+    row = _insert_event(session, body, raw, event, parse_error, status, now)
+    if row is None:
         session.rollback()
         return jsonify(status="duplicate")
-    row = session.get(InboundEvent, row_id)
-    assert row is not None
+    if parse_error:
+        log.warning("event %s (%s) not understood: %s", row.id, body.get("event_name"), parse_error)
     citizen_id = None
-    if event is not None:
+    if mode == "inline" and event is not None:
         citizen_id = process_event(session, row, event, bot_settings(), now)
-    else:
-        log.warning("event %s (%s) not understood: %s", row_id, body.get("event_name"), parse_error)
     session.commit()
-    dispatch_after_commit({citizen_id} if citizen_id else set())
+    if mode == "inline":
+        dispatch_after_commit({citizen_id} if citizen_id else set())
+    elif mode == "background" and status is EventStatus.RECEIVED:
+        process_after_response(event.user_id if event else None)
     return jsonify(status="ok")
 
 
 def _insert_event(
-    session, body: dict, raw: bytes, event, parse_error: str | None, now
-) -> int | None:
-    """Insert the event unless its key is known; return its id, or None for a redelivery."""
+    session, body: dict, raw: bytes, event, parse_error: str | None, status: EventStatus, now
+) -> InboundEvent | None:
+    """Insert the event unless its key is known; return it, or None for a redelivery."""
     insert = insert_for(session)
     values = {
         "dedup_key": events.dedup_key(body, raw),
         "event_name": str(body["event_name"])[:60],
         "zalo_user_id": (event.user_id if event else None),
         "body": raw.decode("utf-8", errors="replace"),
-        "status": EventStatus.FAILED if parse_error else EventStatus.PROCESSED,
+        "status": status,
         "error": parse_error,
         "event_time": event.timestamp if event else None,
         "received_at": now,
@@ -124,6 +122,7 @@ def _insert_event(
         insert(InboundEvent)
         .values(**values)
         .on_conflict_do_nothing(index_elements=[InboundEvent.dedup_key])
-        .returning(InboundEvent.id)
+        .returning(InboundEvent)
     )
-    return session.execute(stmt).scalar_one_or_none()
+    # ORM RETURNING: the inserted row comes back as an object, no second read.
+    return session.scalars(stmt).one_or_none()

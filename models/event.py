@@ -12,6 +12,7 @@ from .base import Base, text_enum, utcnow
 
 
 class EventStatus(enum.StrEnum):
+    RECEIVED = "received"  # stored and acknowledged; the step has not run yet
     PROCESSED = "processed"
     IGNORED = "ignored"
     FAILED = "failed"

@@ -90,6 +90,7 @@ def base_config(database_url: str, tmp_path: Path, **overrides: Any) -> dict[str
         "ZALO_RATE_LIMIT_PER_MINUTE": 0,
         "STORAGE_DIR": str(tmp_path / "storage"),
         "DISPATCH_AFTER_COMMIT": "inline",
+        "WEBHOOK_PROCESSING": "inline",
         "PUBLIC_BASE_URL": "http://localhost",
     }
     config.update(overrides)

@@ -12,16 +12,21 @@ Reading a row:
 - `rule` is the endpoint exactly as Flask routes it; `args` fill its placeholders: "case" is the
   cell's case, "attachment" a stored file of that case ("foreign_attachment": of a case of a
   unit outside the actor's scope), "unit", "staff", "field" and "template" a row made fresh for
-  the cell; anything else is used as it stands (an action's name).
+  the cell ("field_policy": a fresh field with a deadline policy of its own; "calendar_day": a
+  fresh calendar exception); anything else is used as it stands (an action's name).
 - `query` and `body` values may hold `{code}` (the cell's case), `{uniq}` (a value unique to the
-  cell), `{unit:CODE}` and `{field:CODE}` (that row's id, an integer in API bodies) and
-  `{target_code}` (another open case). Console POSTs also carry the session's CSRF token, so permission is the only
-  variable.
+  cell), `{unit:CODE}` and `{field:CODE}` (that row's id, an integer in API bodies),
+  `{target_code}` (another open case) and `{workday}` (a working day no calendar exception has).
+  Console POSTs also carry the session's CSRF token, so permission is the only variable.
 - `expect` maps every actor to a status; for a row about a case, to a pair (own, other): on a case
   of the actor's own unit (a unit below it for `district_leader`, whose unit includes sub-units)
   and on a case of a unit outside their scope. Anonymous callers have one case (of SXD); a
   deactivated account, still holding its session cookie and token, must be answered as one.
   LOGIN is the console's redirect to its login page.
+
+The actors (`ACTORS`): anonymous, the demo admin, coordinator, handler and leader (SXD), a handler
+of another unit (STNMT), the leader of a district whose unit includes its wards, an administrator
+who also handles SXD's cases (roles combine), and a deactivated coordinator-administrator.
 - `state`, `case` and `events` put the cell's case in a starting state of the row (an action's
   source), and `config` sets the app configuration the row needs.
 - `changes` names what a successful call changes and a refused call must leave exactly as it
@@ -231,7 +236,7 @@ class Row:
     case: Mapping[str, Any] = field(default_factory=dict)
     events: tuple[str, ...] = ()  # citizen-visible timeline entries the case starts with
     config: Mapping[str, Any] = field(default_factory=dict)
-    # "case", "cases", "units", "staff", "fields", "templates" or "tokens"
+    # "case", "cases", "units", "staff", "fields", "templates", "tokens", "policies", "calendar"
     changes: str | None = None
     shows: str = ""  # "", "summary" or "detail"
     to: str | None = None
@@ -352,6 +357,14 @@ CASE = {"code": "case"}
 UNIT_FORM = {"parent_id": "{unit:VP-UBND}", "sort_order": "5"}
 STAFF_FORM = {"unit_id": "{unit:SXD}", "roles": "handler"}
 FIELD_FORM = {"default_unit_id": "{unit:SXD}", "sort_order": "5"}
+POLICY_FORM = {
+    "classify_working_days": "5",
+    "answer_days": "20",
+    "progress_every_days": "7",
+    "publish_working_days": "2",
+    "urgent_takeup_hours": "8",
+    "urgent_handle_hours": "4",
+}
 TEMPLATE_FORM = {"action": "progress", "field_id": "", "body": "PAKN {ma_pakn} đang được xử lý."}
 
 CONSOLE_ROWS: tuple[Row, ...] = (
@@ -395,7 +408,7 @@ CONSOLE_ROWS: tuple[Row, ...] = (
         only("coordinator", 302),
         body={
             "channel": "phone",
-            "received_at": "2026-01-05T09:00",
+            "received_at": "2024-03-05T09:00",
             "kind": "feedback",
             "field_id": "{field:XAY-DUNG}",
             "unit_id": "",
@@ -421,6 +434,10 @@ CONSOLE_ROWS: tuple[Row, ...] = (
         changes="case",
         to="/admin/cases/",
     ),
+    # The coordinators' figures, and every staff member's own account page
+    Row("GET", "/admin/figures", only("coordinator", 200)),
+    Row("GET", "/admin/me", everyone(200, anonymous=LOGIN)),
+    Row("POST", "/admin/me/link-code", everyone(200, anonymous=LOGIN), changes="staff"),
     # The Zalo OA connection
     Row("GET", "/admin/zalo", admin_only(200)),
     Row(
@@ -532,6 +549,53 @@ CONSOLE_ROWS: tuple[Row, ...] = (
         {"template_id": "template"},
         changes="templates",
         to="/admin/templates",
+    ),
+    # Deadline policies
+    Row("GET", "/admin/deadlines", admin_only(200)),
+    Row("GET", "/admin/deadlines/default", admin_only(200)),
+    Row(
+        "POST",
+        "/admin/deadlines/default",
+        admin_only(302),
+        body=POLICY_FORM,
+        changes="policies",
+        to="/admin/deadlines",
+    ),
+    Row("GET", "/admin/deadlines/fields/<int:field_id>", admin_only(200), {"field_id": "field"}),
+    Row(
+        "POST",
+        "/admin/deadlines/fields/<int:field_id>",
+        admin_only(302),
+        {"field_id": "field"},
+        body=POLICY_FORM,
+        changes="policies",
+        to="/admin/deadlines",
+    ),
+    Row(
+        "POST",
+        "/admin/deadlines/fields/<int:field_id>/delete",
+        admin_only(302),
+        {"field_id": "field_policy"},
+        changes="policies",
+        to="/admin/deadlines",
+    ),
+    # The working calendar
+    Row("GET", "/admin/calendar", admin_only(200)),
+    Row(
+        "POST",
+        "/admin/calendar",
+        admin_only(302),
+        body={"kind": "off", "day": "{workday}", "note": "Nghỉ bù {uniq}"},
+        changes="calendar",
+        to="/admin/calendar",
+    ),
+    Row(
+        "POST",
+        "/admin/calendar/<day>/delete",
+        admin_only(302),
+        {"day": "calendar_day"},
+        changes="calendar",
+        to="/admin/calendar",
     ),
     # Workflow actions, one row each
     *(

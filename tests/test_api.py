@@ -360,7 +360,7 @@ def test_an_action_moves_the_case_and_queues_the_citizens_message(api, world, za
         "Đúng",
     )
     assert last["actor"].startswith("staff:") and last["at"] == "2026-11-27T03:00:00Z"
-    text = f"PAKN {code} đã được chuyển đến Sở Xây dựng để xem xét, xử lý."
+    text = f"{code} đã được chuyển đến Sở Xây dựng để xem xét, xử lý."
     assert zalo.texts() == [text]
     rows = world.reader.scalars(
         select(OutboxMessage).where(OutboxMessage.case_id == world.load(code).id)
@@ -385,7 +385,7 @@ def test_an_action_moves_the_case_and_queues_the_citizens_message(api, world, za
     # The handler of that unit takes it; an action without inputs needs no body at all.
     accepted = api.post(f"/api/v1/cases/{code}/actions/accept", "canbo.sxd")
     assert accepted.status_code == 200 and accepted.json["status"] == "processing"
-    assert zalo.texts()[-1] == f"PAKN {code} đang được Sở Xây dựng xử lý."
+    assert zalo.texts()[-1] == f"{code} đang được Sở Xây dựng xử lý."
 
     asked = api.act(code, "request_info", "canbo.sxd", note="Đề nghị cho biết số nhà chính xác.")
     assert asked.json["status"] == "awaiting_info"

@@ -245,6 +245,7 @@ def test_a_case_from_the_citizens_chat_to_the_leaders_approved_answer(served, ne
         lambda form: form.get_by_label(re.compile("^Nội dung trả lời")).fill(ANSWER),
     )
     expect(case_status(handler)).to_have_text("Đang hoàn thiện kết quả trả lời (chờ duyệt)")
+    expect(handler.locator("#tin-nhan")).not_to_contain_text("Kết quả trả lời PAKN")
 
     # The leader reads the draft and approves it: the answer goes out.
     leader = new_page(DESKTOP)
@@ -257,7 +258,7 @@ def test_a_case_from_the_citizens_chat_to_the_leaders_approved_answer(served, ne
 
     # The citizen's chat shows the whole answer, word for word.
     answered = TEXTS["answered"].format(code=code, title=TITLE, answer=ANSWER)
-    answer_bubble = bot_bubble(citizen, f"Kết quả trả lời PAKN {code}")
+    answer_bubble = bot_bubble(citizen, f"Kết quả trả lời {code}")
     expect(answer_bubble).to_have_text(answered)
     # A browser sends a textarea's line breaks as CRLF, and the answer goes out as it was typed.
     assert answer_bubble.text_content().replace("\r\n", "\n") == answered
@@ -266,9 +267,7 @@ def test_a_case_from_the_citizens_chat_to_the_leaders_approved_answer(served, ne
 
     # The leader's page lists the answer among the messages sent to the citizen.
     leader.reload()
-    expect(leader.locator("#tin-nhan table.delivery")).to_contain_text(
-        f"Kết quả trả lời PAKN {code}"
-    )
+    expect(leader.locator("#tin-nhan table.delivery")).to_contain_text(f"Kết quả trả lời {code}")
 
     folder = screenshot_dir(tmp_path)
     folder.mkdir(parents=True, exist_ok=True)

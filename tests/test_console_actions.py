@@ -477,7 +477,7 @@ def templates(demo):
         "general": ResponseTemplate(
             action="draft_answer",
             title="Trả lời chung",
-            body="Kính gửi Ông/Bà {ho_ten}, về PAKN {ma_pakn} “{tieu_de}” ({linh_vuc}), "
+            body="Kính gửi Ông/Bà {ho_ten}, về {ma_pakn} “{tieu_de}” ({linh_vuc}), "
             "{don_vi} trả lời trước ngày {han_tra_loi}.",
         ),
         "other_field": ResponseTemplate(
@@ -515,7 +515,7 @@ def test_choosing_a_template_fills_the_box_without_the_name_for_handlers(
     html = page(client, f"/admin/cases/{code}?template={templates['general']}")
 
     expected = (
-        f"Kính gửi Ông/Bà, về PAKN {code} “Lấn chiếm &lt;vỉa hè&gt;” (Xây dựng, trật tự đô thị), "
+        f"Kính gửi Ông/Bà, về {code} “Lấn chiếm &lt;vỉa hè&gt;” (Xây dựng, trật tự đô thị), "
         "Sở Xây dựng trả lời trước ngày 17/12/2026."
     )
     assert expected in html

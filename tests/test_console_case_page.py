@@ -158,7 +158,7 @@ def conversation(app, demo, make_case, citizen, events):
     enqueue(
         demo,
         citizen.id,
-        messages.text(f"Đã tiếp nhận PAKN {case.code}"),
+        messages.text(f"Đã tiếp nhận {case.code}"),
         case_id=case.id,
         now=RECEIVED,
     )
@@ -182,7 +182,7 @@ def test_transcript_shows_the_conversation_in_order(client, conversation):
     assert "https://www.openstreetmap.org/?mlat=21.0285011&amp;mlon=105.8542034" in chat
     assert "Cán bộ OA đã tiếp nhận" in chat
     assert "Ông/Bà xác nhận gửi PAKN?" in chat and "<li>Sửa</li>" in chat
-    assert f"Đã tiếp nhận PAKN {case.code}" in chat
+    assert f"Đã tiếp nhận {case.code}" in chat
     order = [
         chat.index(text)
         for text in (

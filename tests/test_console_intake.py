@@ -213,8 +213,7 @@ def test_later_workflow_steps_reach_the_linked_citizen_on_zalo(coordinator, demo
     told = zalo.texts(CITIZEN_ZALO_ID)
     assert len(told) == 2
     assert (
-        told[1]
-        == f"PAKN {case.code} đã được chuyển đến Sở Tài nguyên và Môi trường để xem xét, xử lý."
+        told[1] == f"{case.code} đã được chuyển đến Sở Tài nguyên và Môi trường để xem xét, xử lý."
     )
 
 

@@ -16,13 +16,13 @@ from tests.factories import make_case
 
 def actual(session) -> dict:
     rows = session.execute(
-        select(Case.unit_id, Case.status, func.count()).group_by(Case.unit_id, Case.status))
+        select(Case.unit_id, Case.status, func.count()).group_by(Case.unit_id, Case.status)
+    )
     return {(unit, status.value): n for unit, status, n in rows}
 
 
 def kept(session) -> dict:
-    return {(row.unit_id, row.status): row.n for row in session.scalars(select(CaseCount))
-            if row.n}
+    return {(row.unit_id, row.status): row.n for row in session.scalars(select(CaseCount)) if row.n}
 
 
 @pytest.fixture

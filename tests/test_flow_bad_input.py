@@ -13,8 +13,7 @@ import pytest
 from sqlalchemy import select, update
 
 from bot import texts
-from bot.flows import STEPS
-from bot.flows import submit
+from bot.flows import STEPS, submit
 from bot.zalo import messages
 from models import Case, Field
 from tests.test_flow_commands import ADDRESS, CONTENT, MENU_TEXT, ROUTE, TITLE, Chat, start_chat

@@ -163,3 +163,4 @@ def test_typed_only_path_without_diacritics(seeded, session, webhook, zalo):
     assert f"Mã PAKN: {case.code}" in zalo.texts()[-1]
     citizen = session.scalars(select(Citizen)).one()
     assert citizen.phone == "0987654321"
+    assert citizen.consent_at is not None and citizen.consent_version == case.consent_text_version

@@ -141,10 +141,8 @@ def test_answer_due_soon_reminds_the_units_staff_once_per_due_date(app, session,
         ("answer_due_soon", "handler", sxd),
         ("answer_due_soon", "leader", sxd),
     ]
-    title = f"PAKN {case.code} sắp đến hạn trả lời (22/06/2026)"
-    body = (
-        f"PAKN {case.code} — {case.title} (Sở Xây dựng) cần được trả lời chậm nhất ngày 22/06/2026."
-    )
+    title = f"{case.code} sắp đến hạn trả lời (22/06/2026)"
+    body = f"{case.code} — {case.title} (Sở Xây dựng) cần được trả lời chậm nhất ngày 22/06/2026."
     assert (posted[0].title, posted[0].body) == (title, body)
     # On Zalo: the unit's handler and leader who linked their account; not the one who did not,
     # nor another unit's handler, nor the coordinator.
@@ -179,11 +177,11 @@ def test_overdue_reminds_the_unit_and_escalates_once(app, session, world):
 
     overdue = notices(session, "answer_overdue")
     assert [(n.role, n.unit_id) for n in overdue] == [("handler", sxd), ("leader", sxd)]
-    assert overdue[0].title == f"PAKN {case.code} đã quá hạn trả lời (22/06/2026)"
+    assert overdue[0].title == f"{case.code} đã quá hạn trả lời (22/06/2026)"
     assert "đã quá hạn trả lời 1 ngày (hạn 22/06/2026)" in overdue[0].body
     escalated = notices(session, "escalated")
     assert [(n.role, n.unit_id) for n in escalated] == [("coordinator", None), ("leader", sxd)]
-    assert escalated[0].title == f"Đôn đốc: PAKN {case.code} của Sở Xây dựng quá hạn trả lời"
+    assert escalated[0].title == f"Đôn đốc: {case.code} của Sở Xây dựng quá hạn trả lời"
     assert "Đề nghị đôn đốc đơn vị." in escalated[0].body
     assert "Đề nghị lãnh đạo đơn vị chỉ đạo trả lời ngay." in escalated[1].body
     # Zalo: the due-soon and the overdue reminder, each to the handler and the leader.
@@ -217,7 +215,7 @@ def test_unclassified_case_reminds_the_coordinators(app, session, world):
         ("classify_due_soon", "coordinator", None),
         ("classify_overdue", "coordinator", None),
     ]
-    assert posted[0].title == f"PAKN {case.code} sắp hết hạn phân loại (08/06/2026)"
+    assert posted[0].title == f"{case.code} sắp hết hạn phân loại (08/06/2026)"
     assert [citizen_id for citizen_id, _ in reminders(session)] == [world.zalo["dieuphoi"]] * 2
 
 
@@ -278,7 +276,7 @@ def test_late_case_citizen_hears_every_seven_days(app, session, world):
     case = open_case(session, world)
     standard = notifications.TEXTS["late_progress"].format(code=case.code, unit="Sở Xây dựng")
     assert standard == (
-        f"PAKN {case.code} đang được Sở Xây dựng tiếp tục xử lý; cơ quan sẽ thông báo kết quả "
+        f"{case.code} đang được Sở Xây dựng tiếp tục xử lý; cơ quan sẽ thông báo kết quả "
         "sớm nhất. Xin cảm ơn Ông/Bà đã kiên nhẫn chờ đợi."
     )
 
@@ -340,9 +338,9 @@ def test_staff_progress_restarts_the_clock_and_an_unsent_note_is_used(app, sessi
 
     assert told(session, world) == [
         standard,
-        f"Cập nhật tiến độ PAKN {case.code}:\n{note}",
+        f"Cập nhật tiến độ {case.code}:\n{note}",
         standard,
-        f"Cập nhật tiến độ PAKN {case.code}:\n{unsent}",
+        f"Cập nhật tiến độ {case.code}:\n{unsent}",
     ]
 
 

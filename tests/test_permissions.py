@@ -1,4 +1,4 @@
-"""The permission matrix: every staff-facing endpoint × every actor × own/other unit, from one table.
+"""The permission matrix: every staff endpoint × every actor × own/other unit, from one table.
 
 The table is `tests/permission_table.py`; each of its cells is one test here. A cell puts a fresh
 case (of the actor's own unit, or of another one) in the row's starting state, makes any row it
@@ -26,11 +26,12 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app import create_app
 from cases.api_tokens import create_token
+from cases.deadlines import Calendar
 from cases.demo import seed_demo
 from cases.staff import create_staff
 from cases.workflow import ACTIONS
@@ -38,11 +39,13 @@ from handlers.runtime import get_runtime
 from models import (
     AttachmentState,
     Base,
+    CalendarException,
     Case,
     CaseAttachment,
     CaseEvent,
     CaseKind,
     CaseStatus,
+    DeadlinePolicy,
     Field,
     ResponseTemplate,
     Staff,
@@ -75,7 +78,7 @@ from tests.permission_table import (
 
 CHEAP_HASH = "pbkdf2:sha256:1000"
 CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
-PLACEHOLDER = re.compile(r"\{(code|uniq|target_code|(?:unit|field):[A-Z-]+)\}")
+PLACEHOLDER = re.compile(r"\{(code|uniq|target_code|workday|(?:unit|field):[A-Z-]+)\}")
 PHONE, EMAIL = "0912345678", "an.nguyen@example.vn"
 PDF = b"%PDF-1.4\n% permission matrix\n"
 PROBED_TABLES = {
@@ -84,7 +87,11 @@ PROBED_TABLES = {
     "fields": Field,
     "templates": ResponseTemplate,
     "tokens": ZaloToken,
+    "policies": DeadlinePolicy,
+    "calendar": CalendarException,
 }
+# Calendar exceptions go on working days far from any case's deadline.
+FIRST_WORKDAY = date(2041, 3, 4)
 CELLS = cells()
 
 
@@ -102,6 +109,7 @@ class World:
     tokens: dict[str, str]
     storage: str
     seq: Iterator[int]
+    workdays: Iterator[date]
     openapi: ApiClient  # checks API answers against the OpenAPI document
 
     def add(self, *rows: Any) -> list[Any]:
@@ -165,15 +173,23 @@ class World:
         )
         return self.add(row)[0]
 
-    def fresh(self, kind: str) -> int:
+    def fresh(self, kind: str) -> Any:
         """Make a row of `kind` for one cell to read, edit or delete; return its id."""
         number = next(self.seq)
+        if kind == "calendar_day":
+            day = next(self.workdays)
+            self.add(CalendarException(day=day, working=False, note=f"Nghỉ thêm {number}"))
+            return day.isoformat()
         if kind == "unit":
             row: Any = Unit(code=f"T-{number}", name=f"Đơn vị tạm {number}")
         elif kind == "field":
             row = Field(code=f"LV-{number}", name=f"Lĩnh vực tạm {number}")
         elif kind == "template":
             row = ResponseTemplate(action="progress", title=f"Mẫu tạm {number}", body="Nội dung.")
+        elif kind == "field_policy":
+            field_id = self.fresh("field")
+            self.add(DeadlinePolicy(field_id=field_id, answer_days=15))
+            return field_id
         elif kind == "staff":
             with self.writer() as session:
                 staff = create_staff(
@@ -244,8 +260,20 @@ def _build_world(app, storage: str) -> World:
         tokens=tokens,
         storage=storage,
         seq=itertools.count(1),
+        workdays=(
+            day
+            for day in (FIRST_WORKDAY + timedelta(days=n) for n in itertools.count())
+            if Calendar().is_working_day(day)
+        ),
         openapi=ApiClient(client=None, tokens={}),
     )
+
+
+def _no_flush_wait(dbapi_connection, _record) -> None:
+    # A commit need not wait for the disk here: nothing else changes (visibility, locks).
+    with dbapi_connection.cursor() as cursor:
+        cursor.execute("SET synchronous_commit TO off")
+    dbapi_connection.commit()  # or the pool's first rollback would undo it
 
 
 @pytest.fixture(scope="module")
@@ -259,6 +287,8 @@ def world(tmp_path_factory, pg_schema_url) -> Iterator[World]:
         runtime = get_runtime(app)
         if pg_schema_url is None:
             Base.metadata.create_all(runtime.engine)
+        else:
+            event.listen(runtime.engine, "connect", _no_flush_wait)
         storage = tmp / "storage"
         storage.mkdir(exist_ok=True)
         try:
@@ -295,6 +325,8 @@ def resolve(world: World, value: Any, case: Case | None, uniq: str) -> Any:
             return uniq
         if name == "target_code":
             return world.case("VP-UBND", CaseStatus.PROCESSING).code
+        if name == "workday":
+            return next(world.workdays).isoformat()
         kind, _, code = name.partition(":")
         return (world.units if kind == "unit" else world.fields)[code]
 
@@ -323,7 +355,7 @@ def prepare(world: World, cell: Cell) -> Prepared:
         elif kind == "foreign_attachment":
             foreign = world.case(actor.other_unit or "STNMT", CaseStatus.PROCESSING)
             value = world.attachment(foreign).id
-        elif kind in ("unit", "staff", "field", "template"):
+        elif kind in ("unit", "staff", "field", "template", "field_policy", "calendar_day"):
             value = world.fresh(kind)
         else:
             value = kind

@@ -46,8 +46,11 @@ def test_behind_a_proxy_the_forwarded_client_address_is_used(make_app):
     def whoami():
         return request.remote_addr or ""
 
-    answer = app.test_client().get("/_whoami", headers={"X-Forwarded-For": "203.0.113.7"},
-                                   environ_base={"REMOTE_ADDR": "127.0.0.1"})
+    answer = app.test_client().get(
+        "/_whoami",
+        headers={"X-Forwarded-For": "203.0.113.7"},
+        environ_base={"REMOTE_ADDR": "127.0.0.1"},
+    )
     assert answer.get_data(as_text=True) == "203.0.113.7"
 
 

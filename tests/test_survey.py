@@ -104,7 +104,7 @@ def resolved_question(case: Case, hint: str = texts.HOW_TO_CHOOSE, again: bool =
 def rating_question(case: Case, hint: str = texts.HOW_TO_CHOOSE) -> str:
     return "\n".join(
         [
-            f"Ông/Bà đánh giá thế nào về kết quả giải quyết PAKN {case.code}?",
+            f"Ông/Bà đánh giá thế nào về kết quả giải quyết {case.code}?",
             "1. Rất hài lòng",
             "2. Hài lòng",
             "3. Bình thường",

@@ -17,6 +17,7 @@ def test_scheduler_has_stable_job_ids_and_single_instances(app):
     scheduler = build_scheduler(app)
     jobs = {job.id: job for job in scheduler.get_jobs()}
     assert set(jobs) == {
+        "event-apply",
         "outbox-sweep",
         "attachment-download",
         "heartbeat",
@@ -136,3 +137,29 @@ def test_token_refresh_job_rotates_before_expiry(app):
             assert refresh_token(app) is True
     assert tokens.access_token() == "a2"
     assert tokens.info().access_expires_at > utcnow() + timedelta(hours=24)
+
+
+def test_background_mode_stores_answers_and_applies_after_the_response(make_app, session, zalo):
+    """The webhook only stores the event; the step runs afterwards, oldest event first."""
+    from bot import texts
+    from bot.worker import apply_events
+    from models import EventStatus, InboundEvent
+    from tests.conftest import Webhook
+
+    app = make_app(WEBHOOK_PROCESSING="worker")
+    hook = Webhook(app.test_client())
+    assert hook.follow(USER).status_code == 200
+    assert hook.text(USER, "xin chào").status_code == 200
+    rows = session.scalars(select(InboundEvent).order_by(InboundEvent.id)).all()
+    assert [r.status for r in rows] == [EventStatus.RECEIVED, EventStatus.RECEIVED]
+    assert zalo.sent == []
+    with app.app_context():
+        assert apply_events(app) == 1
+    session.expire_all()
+    rows = session.scalars(select(InboundEvent).order_by(InboundEvent.id)).all()
+    assert [r.status for r in rows] == [EventStatus.PROCESSED, EventStatus.PROCESSED]
+    sent = zalo.texts(USER)
+    assert sent[0].startswith("UBND thành phố xin chào")  # the follow first, then the text
+    assert sent[2] == texts.UNKNOWN_OUTSIDE_FLOW
+    with app.app_context():
+        assert apply_events(app) == 0  # nothing applied twice

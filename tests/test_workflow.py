@@ -93,11 +93,11 @@ def test_the_whole_way_from_receipt_to_publication(app, world, zalo):
     case = world["case"]
     act(world, "dieuphoi", "transfer", unit_id=unit_id(world, "SXD"), note="Đúng thẩm quyền")
     assert case.status is S.TRANSFERRED and case.unit.code == "SXD"
-    assert told(world)[-1] == f"PAKN {case.code} đã được chuyển đến Sở Xây dựng để xem xét, xử lý."
+    assert told(world)[-1] == f"{case.code} đã được chuyển đến Sở Xây dựng để xem xét, xử lý."
 
     act(world, "canbo.sxd", "accept")
     assert case.status is S.PROCESSING
-    assert told(world)[-1] == f"PAKN {case.code} đang được Sở Xây dựng xử lý."
+    assert told(world)[-1] == f"{case.code} đang được Sở Xây dựng xử lý."
 
     act(
         world, "canbo.sxd", "request_info", note="Đề nghị cho biết số nhà chính xác của công trình."
@@ -119,9 +119,8 @@ def test_the_whole_way_from_receipt_to_publication(app, world, zalo):
     assert case.status is S.PROCESSING
     notes = [e.note for e in case.events if e.action == "citizen_info"]
     assert notes == ["Số nhà 5B, ngõ 12 phố Tràng Thi"]
-    assert (
-        f"Cảm ơn Ông/Bà đã bổ sung thông tin. PAKN {case.code} tiếp tục được xử lý."
-        in zalo.texts(USER)
+    assert f"Cảm ơn Ông/Bà đã bổ sung thông tin. {case.code} tiếp tục được xử lý." in zalo.texts(
+        USER
     )
 
     answer = "Kính gửi Ông/Bà. Sở Xây dựng đã kiểm tra và yêu cầu tháo dỡ phần lấn chiếm."
@@ -130,11 +129,11 @@ def test_the_whole_way_from_receipt_to_publication(app, world, zalo):
     before = len(told(world))
     act(world, "lanhdao.sxd", "approve")
     assert case.status is S.ANSWERED and case.answered_at is not None
-    assert told(world)[before:] == [f"Kết quả trả lời PAKN {case.code} ({case.title}):\n\n{answer}"]
+    assert told(world)[before:] == [f"Kết quả trả lời {case.code} ({case.title}):\n\n{answer}"]
 
     act(world, "dieuphoi", "publish")
     assert case.status is S.PUBLISHED
-    assert told(world)[-1] == f"Kết quả trả lời PAKN {case.code} đã được công khai."
+    assert told(world)[-1] == f"Kết quả trả lời {case.code} đã được công khai."
 
     act(world, "dieuphoi", "reopen", note="Người dân phản ánh chưa được khắc phục")
     assert case.status is S.PROCESSING and case.answered_at is None
@@ -149,7 +148,7 @@ def test_every_action_writes_one_audit_row_with_who_and_why(world):
     assert event.staff_id == world["staff"]["dieuphoi"].id
     assert event.actor == f"staff:{world['staff']['dieuphoi'].id}"
     assert "Là khiếu nại, tố cáo" in event.note and "Đề nghị gửi đơn khiếu nại" in event.note
-    assert told(world)[-1].startswith(f"PAKN {world['case'].code} không được tiếp nhận.\nLý do: ")
+    assert told(world)[-1].startswith(f"{world['case'].code} không được tiếp nhận.\nLý do: ")
 
 
 def test_handled_by_the_coordinators_own_unit(world):
@@ -222,7 +221,7 @@ def test_merge_into_another_case(world, wsession):
         act(world, "dieuphoi", "merge", target_code=world["case"].code)
     act(world, "dieuphoi", "merge", target_code=other.code.lower())
     assert world["case"].status is S.MERGED and world["case"].merged_into_id == other.id
-    assert f"gộp vào PAKN {other.code}" in told(world)[-1]
+    assert f"gộp vào {other.code}" in told(world)[-1]
 
 
 def test_progress_note_reaches_the_citizen_and_a_comment_does_not(world):
@@ -232,7 +231,7 @@ def test_progress_note_reaches_the_citizen_and_a_comment_does_not(world):
     assert len(told(world)) == before
     act(world, "dieuphoi", "progress", note="Đoàn kiểm tra sẽ làm việc tại hiện trường tuần này.")
     assert told(world)[-1] == (
-        f"Cập nhật tiến độ PAKN {world['case'].code}:\n"
+        f"Cập nhật tiến độ {world['case'].code}:\n"
         "Đoàn kiểm tra sẽ làm việc tại hiện trường tuần này."
     )
 
@@ -248,7 +247,7 @@ def test_long_answer_is_sent_in_full_split_at_2000_characters(world):
     parts = told(world)[before:]
     assert len(parts) >= 3 and all(len(p) <= 2000 for p in parts)
     assert "".join(parts).replace("\n", "").replace(" ", "") == (
-        f"Kết quả trả lời PAKN {world['case'].code} ({world['case'].title}):{answer}"
+        f"Kết quả trả lời {world['case'].code} ({world['case'].title}):{answer}"
     ).replace("\n", "").replace(" ", "")
 
 

@@ -103,7 +103,7 @@ def _is(incoming: Incoming, words: tuple[str, ...]) -> bool:
 # --- scope and kind ---------------------------------------------------------------------------
 def prompt_scope(ctx: Context) -> None:
     ctx.say(texts.SCOPE)
-    ctx.ask(texts.HOW_TO_CHOOSE, SCOPE_OPTIONS, "scope")
+    ctx.ask(texts.SCOPE_QUESTION, SCOPE_OPTIONS, "scope")
 
 
 def handle_scope(ctx: Context, incoming: Incoming) -> Outcome:
@@ -479,7 +479,7 @@ def prompt_confirm(ctx: Context) -> None:
     for key in (EDITING, NEW_CONTENT, NEW_ATTACHMENTS):
         ctx.draft.pop(key, None)
     ctx.say(summary(ctx))
-    ctx.ask(texts.HOW_TO_CHOOSE, CONFIRM_OPTIONS, "confirm")
+    ctx.ask(texts.CONFIRM_QUESTION, CONFIRM_OPTIONS, "confirm")
 
 
 def handle_confirm(ctx: Context, incoming: Incoming) -> Outcome:
@@ -550,6 +550,8 @@ def _submit(ctx: Context) -> Outcome:
     citizen = ctx.citizen
     citizen.name, citizen.phone, citizen.address = draft["name"], draft["phone"], draft["address"]
     citizen.email = draft.get("email") or citizen.email
+    # Their consent to be contacted about their PAKN (what lets a phone template reach them).
+    citizen.consent_at, citizen.consent_version = ctx.now, submission.consent_version
     ctx.say(
         texts.SUBMITTED.format(
             agency=ctx.settings.agency,

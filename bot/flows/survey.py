@@ -77,14 +77,14 @@ RATINGS = {
     1: texts.SURVEY_VERY_DISSATISFIED,
 }
 # Staff-facing words of the coordinators' notices.
-UNHAPPY_TITLE = "PAKN {code}: người dân chưa hài lòng với kết quả giải quyết"
+UNHAPPY_TITLE = "{code}: người dân chưa hài lòng với kết quả giải quyết"
 UNHAPPY_BODY = (
-    "PAKN {code} — {title} ({unit}).\n"
+    "{code} — {title} ({unit}).\n"
     "Kết quả giải quyết: {verdict}.\nMức độ hài lòng: {rating}.\nÝ kiến: {comment}"
 )
-REVIEW_TITLE = "PAKN {code}: người dân đề nghị xem xét lại"
+REVIEW_TITLE = "{code}: người dân đề nghị xem xét lại"
 REVIEW_BODY = (
-    "Người dân đề nghị xem xét lại PAKN {code} — {title} ({unit}); PAKN đã được mở lại, "
+    "Người dân đề nghị xem xét lại {code} — {title} ({unit}); PAKN đã được mở lại, "
     "chuyển về trạng thái Đang xử lý.\nÝ kiến: {comment}"
 )
 NO_COMMENT = "không có"
