@@ -58,7 +58,7 @@ def test_admin_pages_are_403_for_other_roles(client, demo, role):
         assert client.get(path).status_code == 403
     refused = client.post("/admin/units", data={"csrf_token": token, "code": "X1", "name": "X"})
     assert refused.status_code == 403
-    assert "Trang này chỉ dành cho quản trị hệ thống." in refused.get_data(as_text=True)
+    assert "không có quyền mở trang này" in refused.get_data(as_text=True)
     assert demo.scalar(select(Unit).where(Unit.code == "X1")) is None
 
 
