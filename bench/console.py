@@ -138,8 +138,8 @@ TOPICS = {
     ),
     "KHAC": ("Cây xanh đổ gãy", "Bán hàng rong", "Kiến nghị về đời sống dân sinh"),
 }
-# Streets, most frequent first: a case's street is picked with a skew (the first ones ~10%,
-# the last ones ~0.4% of cases), so that search words range from common to rare.
+# Streets, most frequent first: a case's street is picked with a skew (index = n * r², r uniform:
+# the first ~14% of cases, the last ~1%), so that search words range from common to rare.
 STREETS = (
     "Hàng Bạc",
     "Kim Mã",
@@ -234,7 +234,7 @@ CLOSED_WEIGHTS = {
     CaseStatus.REJECTED: 8,
     CaseStatus.MERGED: 4,
 }
-# Search words: common ones (in ~3-6% of cases each) and rare ones (a street at the tail).
+# Search words: common ones (in ~3-5% of cases each) and rare ones (a street at the tail, ~1%).
 COMMON_WORDS = ("vỉa hè", "rác thải", "mặt đường", "đất đai", "xây dựng không phép")
 RARE_WORDS = STREETS[-12:]
 
@@ -790,12 +790,15 @@ def scenarios(samples: Samples) -> list[Scenario]:
     statuses = [status.value for status in CaseStatus] + ["open"]
 
     def queue(args: Callable[[random.Random], str]) -> Callable[[random.Random], str]:
+        """Return a picker of queue URLs with the arguments `args` picks."""
         return lambda rng: "/admin/?" + args(rng)
 
     def word(words: Sequence[str]) -> Callable[[random.Random], str]:
+        """Return a picker of searches for one of `words`."""
         return queue(lambda rng: "q=" + rng.choice(words).replace(" ", "+"))
 
     def case_page(role: str) -> Callable[[random.Random], str]:
+        """Return a picker of case pages `role` may see."""
         return lambda rng: "/admin/cases/" + rng.choice(samples.codes[role])
 
     both = [
@@ -1195,12 +1198,14 @@ def measure_alternatives(
     pairs: list[tuple[str, str, str, str]] = []
 
     def add(role: str, name: str, current: Any, proposed: Any) -> None:
+        """Record a pair of statements (SQLAlchemy or text) to time."""
         as_text = [
             sql if isinstance(sql, str) else literal(engine, sql) for sql in (current, proposed)
         ]
         pairs.append((role, name, as_text[0], as_text[1]))
 
     def counted(session: Session, member: Staff, filters: QueueFilters) -> Any:
+        """Return the counts per status under `filters`, as `status_counts` queries them."""
         clauses = filter_clauses(session, member, filters, today)
         return select(Case.status, func.count()).where(*clauses).group_by(Case.status)
 
