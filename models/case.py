@@ -7,7 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Date, ForeignKey, Index, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, Index, Numeric, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, text_enum, utcnow
@@ -50,7 +50,19 @@ class Case(Base):
         Index("ix_pakn_case_unit_received", "unit_id", "received_at", "id"),
         Index("ix_pakn_case_status_received", "status", "received_at", "id"),
         Index("ix_pakn_case_unit_status", "unit_id", "status"),
-        Index("ix_pakn_case_field_status", "field_id", "status"),
+        Index("ix_pakn_case_field_status", "field_id", "unit_id", "status"),
+        # Overdue and due-soon filters read open, running cases by their answer date (PostgreSQL
+        # partial index; bench/console.py: 314 -> 31 ms on a million cases).
+        Index(
+            "ix_pakn_case_open_due",
+            "answer_due_on",
+            "unit_id",
+            "status",
+            postgresql_where=text(
+                "paused_at IS NULL AND status IN ('received', 'transferred', 'processing', "
+                "'awaiting_info', 'answer_drafted', 'answer_approved', 'escalated')"
+            ),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -55,3 +55,16 @@ def test_cli_db_upgrade(make_app, fresh_url):
     result = app.test_cli_runner().invoke(args=["db", "upgrade"])
     assert result.exit_code == 0, result.output
     assert "pakn_case" in table_names(fresh_url)
+
+
+def test_the_open_cases_partial_index_lists_exactly_the_open_statuses():
+    """PostgreSQL silently stops using a partial index whose condition no longer matches."""
+    import re
+
+    from cases.queue import OPEN_STATUSES
+
+    index = next(
+        i for i in Base.metadata.tables["pakn_case"].indexes if i.name == "ix_pakn_case_open_due"
+    )
+    where = str(index.dialect_options["postgresql"]["where"])
+    assert set(re.findall(r"'(\w+)'", where)) == {s.value for s in OPEN_STATUSES}

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 3b36fa2fd4b9
+Revision ID: 0a8cdef4217a
 Revises:
-Create Date: 2026-11-27 06:03:36.651644
+Create Date: 2026-11-27 07:13:06.455706
 """
 
 from collections.abc import Sequence
@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql
 
 import models.base
 
-revision: str = "3b36fa2fd4b9"
+revision: str = "0a8cdef4217a"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -63,7 +63,13 @@ def upgrade() -> None:
         sa.Column(
             "status",
             sa.Enum(
-                "processed", "ignored", "failed", name="eventstatus", native_enum=False, length=32
+                "received",
+                "processed",
+                "ignored",
+                "failed",
+                name="eventstatus",
+                native_enum=False,
+                length=32,
             ),
             nullable=False,
         ),
@@ -458,7 +464,17 @@ def upgrade() -> None:
             batch_op.f("ix_pakn_case_answer_due_on"), ["answer_due_on"], unique=False
         )
         batch_op.create_index(batch_op.f("ix_pakn_case_citizen_id"), ["citizen_id"], unique=False)
-        batch_op.create_index("ix_pakn_case_field_status", ["field_id", "status"], unique=False)
+        batch_op.create_index(
+            "ix_pakn_case_field_status", ["field_id", "unit_id", "status"], unique=False
+        )
+        batch_op.create_index(
+            "ix_pakn_case_open_due",
+            ["answer_due_on", "unit_id", "status"],
+            unique=False,
+            postgresql_where=sa.text(
+                "paused_at IS NULL AND status IN ('received', 'transferred', 'processing', 'awaiting_info', 'answer_drafted', 'answer_approved', 'escalated')"
+            ),
+        )
         batch_op.create_index("ix_pakn_case_received", ["received_at", "id"], unique=False)
         batch_op.create_index(
             "ix_pakn_case_status_received", ["status", "received_at", "id"], unique=False
@@ -684,6 +700,12 @@ def downgrade() -> None:
         batch_op.drop_index("ix_pakn_case_unit_received")
         batch_op.drop_index("ix_pakn_case_status_received")
         batch_op.drop_index("ix_pakn_case_received")
+        batch_op.drop_index(
+            "ix_pakn_case_open_due",
+            postgresql_where=sa.text(
+                "paused_at IS NULL AND status IN ('received', 'transferred', 'processing', 'awaiting_info', 'answer_drafted', 'answer_approved', 'escalated')"
+            ),
+        )
         batch_op.drop_index("ix_pakn_case_field_status")
         batch_op.drop_index(batch_op.f("ix_pakn_case_citizen_id"))
         batch_op.drop_index(batch_op.f("ix_pakn_case_answer_due_on"))
