@@ -52,6 +52,7 @@ from bot.zalo.errors import (
 from bot.zalo.tokens import TokenStore, TokenUnavailableError
 from cases.clock import LOCAL_TZ
 from cases.contact import international_phone
+from cases.notifications import queue_message
 from models import (
     Citizen,
     Conversation,
@@ -81,18 +82,7 @@ def enqueue(
     now: datetime | None = None,
 ) -> OutboxMessage:
     """Add one message to the outbox in the caller's transaction."""
-    now = now or utcnow()
-    row = OutboxMessage(
-        citizen_id=citizen_id,
-        case_id=case_id,
-        kind=kind,
-        payload=message,
-        queued_at=now,
-        next_attempt_at=now,
-        created_at=now,
-    )
-    session.add(row)
-    return row
+    return queue_message(session, citizen_id, message, kind, now or utcnow(), case_id=case_id)
 
 
 def backoff(attempts: int, now: datetime) -> datetime:

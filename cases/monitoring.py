@@ -43,7 +43,6 @@ from models import (
     CaseEvent,
     CaseStatus,
     MessageKind,
-    OutboxMessage,
     Staff,
     Unit,
 )
@@ -146,16 +145,12 @@ def _message_staff(
         if member.zalo_citizen_id is None:
             continue
         # Not tied to the case: a reminder held for a staff member is not the citizen's message.
-        session.add(
-            OutboxMessage(
-                citizen_id=member.zalo_citizen_id,
-                case_id=None,
-                kind=MessageKind.REMINDER,
-                payload={"text": text, "_context": context},
-                queued_at=now,
-                next_attempt_at=now,
-                created_at=now,
-            )
+        notifications.queue_message(
+            session,
+            member.zalo_citizen_id,
+            {"text": text, "_context": context},
+            MessageKind.REMINDER,
+            now,
         )
 
 

@@ -156,17 +156,30 @@ def _uploadable(attachment: CaseAttachment) -> bool:
     return spec is not None and (attachment.stored_size or 0) <= spec[1]
 
 
+def queue_message(
+    session: Session,
+    citizen_id: int,
+    payload: dict[str, Any],
+    kind: MessageKind,
+    now: datetime,
+    case_id: int | None = None,
+) -> OutboxMessage:
+    """Add one outbox row (the only place rows are built; `bot.delivery.enqueue` calls it too)."""
+    row = OutboxMessage(
+        citizen_id=citizen_id,
+        case_id=case_id,
+        kind=kind,
+        payload=payload,
+        queued_at=now,
+        next_attempt_at=now,
+        created_at=now,
+    )
+    session.add(row)
+    return row
+
+
 def _queue(
     session: Session, case: Case, payload: dict[str, Any], kind: MessageKind, now: datetime
 ) -> None:
-    session.add(
-        OutboxMessage(
-            citizen_id=case.citizen_id,
-            case_id=case.id,
-            kind=kind,
-            payload=payload,
-            queued_at=now,
-            next_attempt_at=now,
-            created_at=now,
-        )
-    )
+    assert case.citizen_id is not None
+    queue_message(session, case.citizen_id, payload, kind, now, case_id=case.id)

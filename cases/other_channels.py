@@ -27,7 +27,7 @@ from cases.clock import LOCAL_TZ, format_date, format_datetime
 from cases.contact import normalize_email, normalize_name, normalize_phone
 from cases.files import SIGNATURES, FileRejectedError
 from cases.intake import Submission, submit_case
-from cases.notifications import context_of, split_text
+from cases.notifications import context_of, queue_message, split_text
 from models import (
     AttachmentState,
     Case,
@@ -37,7 +37,6 @@ from models import (
     Citizen,
     Field,
     MessageKind,
-    OutboxMessage,
     Staff,
     Unit,
 )
@@ -433,17 +432,13 @@ def queue_acknowledgement(
     context = context_of(case)
     parts = split_text(text)
     for part in parts:
-        # The same row shape as `cases.notifications`: the plain message plus its context.
-        session.add(
-            OutboxMessage(
-                citizen_id=case.citizen_id,
-                case_id=case.id,
-                kind=MessageKind.ACKNOWLEDGEMENT,
-                payload={"text": part, "_context": context},
-                queued_at=now,
-                next_attempt_at=now,
-                created_at=now,
-            )
+        queue_message(
+            session,
+            case.citizen_id,
+            {"text": part, "_context": context},
+            MessageKind.ACKNOWLEDGEMENT,
+            now,
+            case_id=case.id,
         )
     return len(parts)
 

@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import func, select
 
 from cases import deadlines
-from cases.intake import Submission, submit_case
-from models import CalendarException, CaseKind, DeadlinePolicy, Field, Staff
+from models import CalendarException, DeadlinePolicy, Field, Staff
 from tests import console_helpers
 from tests.console_helpers import csrf_from, login, page
+from tests.factories import make_case
 
 demo = console_helpers.demo
 clock = console_helpers.clock
@@ -59,25 +59,7 @@ def exceptions(session) -> dict[date, CalendarException]:
 
 def submit(session, field_code: str, received: datetime):
     """Register a case of the field through the domain intake; return it, committed."""
-    item = field(session, field_code)
-    case = submit_case(
-        session,
-        Submission(
-            kind=CaseKind.FEEDBACK,
-            field_id=item.id,
-            unit_id=item.default_unit_id,
-            title="Tiêu đề thử nghiệm",
-            content="Nội dung thử nghiệm đủ dài",
-            contact_name="Nguyễn Văn An",
-            contact_phone="0912345678",
-            contact_address="Hà Nội",
-        ),
-        None,
-        received,
-        20,
-    )
-    session.commit()
-    return case
+    return make_case(session, field=field_code, seed=False, received_at=received)
 
 
 @pytest.fixture
