@@ -28,6 +28,7 @@ class Runtime:
 
     engine: Engine
     sessions: sessionmaker[Session]
+    autocommit: Engine  # the same pool; each statement commits on its own
     zalo: ZaloClient
     tokens: TokenStore
     dispatcher: Dispatcher
@@ -72,6 +73,7 @@ def init_app(app: Flask) -> None:
     app.extensions["pakn"] = Runtime(
         engine=engine,
         sessions=sessions,
+        autocommit=engine.execution_options(isolation_level="AUTOCOMMIT"),
         zalo=zalo,
         tokens=tokens,
         dispatcher=Dispatcher(

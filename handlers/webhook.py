@@ -11,14 +11,15 @@ import json
 import logging
 
 from flask import Blueprint, current_app, jsonify, request
+from sqlalchemy import Connection, bindparam
+from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.conversation import BotSettings
 from bot.inbound import process_event
 from bot.zalo import events
 from bot.zalo.signature import verify_signature
-from handlers.runtime import db, dispatch_after_commit, process_after_response
+from handlers.runtime import db, dispatch_after_commit, get_runtime, process_after_response
 from models import EventStatus, InboundEvent, utcnow
-from models.db import insert_for
 
 log = logging.getLogger(__name__)
 bp = Blueprint("webhook", __name__)
@@ -74,7 +75,6 @@ def receive():
 
 
 def _store_and_process(body: dict, raw: bytes):
-    session = db()
     now = utcnow()
     try:
         event: events.ZaloEvent | None = events.parse_event(body)
@@ -86,29 +86,47 @@ def _store_and_process(body: dict, raw: bytes):
         status = EventStatus.FAILED
     else:
         status = EventStatus.PROCESSED if mode == "inline" else EventStatus.RECEIVED
-    row = _insert_event(session, body, raw, event, parse_error, status, now)
-    if row is None:
-        session.rollback()
+    params = _event_values(body, raw, event, parse_error, status, now)
+    if mode == "inline":
+        return _store_and_step(params, event, now)
+    # Store and acknowledge: one statement in its own transaction (on PostgreSQL a single round
+    # trip instead of BEGIN, INSERT, COMMIT); the step runs after the response or in the worker.
+    with get_runtime().autocommit.connect() as connection:
+        row_id = _insert_event(connection, params)
+    if row_id is None:
         return jsonify(status="duplicate")
     if parse_error:
-        log.warning("event %s (%s) not understood: %s", row.id, body.get("event_name"), parse_error)
-    citizen_id = None
-    if mode == "inline" and event is not None:
-        citizen_id = process_event(session, row, event, bot_settings(), now)
-    session.commit()
-    if mode == "inline":
-        dispatch_after_commit({citizen_id} if citizen_id else set())
-    elif mode == "background" and status is EventStatus.RECEIVED:
+        log.warning("event %s (%s) not understood: %s", row_id, body.get("event_name"), parse_error)
+    elif mode == "background":
         process_after_response(event.user_id if event else None)
     return jsonify(status="ok")
 
 
-def _insert_event(
-    session, body: dict, raw: bytes, event, parse_error: str | None, status: EventStatus, now
-) -> InboundEvent | None:
-    """Insert the event unless its key is known; return it, or None for a redelivery."""
-    insert = insert_for(session)
-    values = {
+def _store_and_step(params: dict, event: events.ZaloEvent | None, now):
+    """Store the event and run its conversation step in one transaction, then send replies."""
+    session = db()
+    row_id = _insert_event(session.connection(), params)
+    if row_id is None:
+        session.rollback()
+        return jsonify(status="duplicate")
+    citizen_id = None
+    if event is None:
+        log.warning(
+            "event %s (%s) not understood: %s", row_id, params["event_name"], params["error"]
+        )
+    else:
+        row = session.get_one(InboundEvent, row_id)
+        citizen_id = process_event(session, row, event, bot_settings(), now)
+    session.commit()
+    dispatch_after_commit({citizen_id} if citizen_id else set())
+    return jsonify(status="ok")
+
+
+def _event_values(
+    body: dict, raw: bytes, event, parse_error: str | None, status: EventStatus, now
+) -> dict:
+    """The inbound_event row for this request, keyed to make redeliveries collide."""
+    return {
         "dedup_key": events.dedup_key(body, raw),
         "event_name": str(body["event_name"])[:60],
         "zalo_user_id": (event.user_id if event else None),
@@ -118,11 +136,40 @@ def _insert_event(
         "event_time": event.timestamp if event else None,
         "received_at": now,
     }
-    stmt = (
-        insert(InboundEvent)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=[InboundEvent.dedup_key])
-        .returning(InboundEvent)
+
+
+def _insert_event(connection: Connection, params: dict) -> int | None:
+    """Insert the event unless its key is known; return its id, or None for a redelivery."""
+    statement = _INSERT_EVENT[connection.dialect.name]
+    return connection.execute(statement, params).scalar()
+
+
+def _insert_event_statement(insert):
+    """INSERT ... ON CONFLICT (dedup_key) DO NOTHING RETURNING id, values bound at execution.
+
+    Built once per dialect: building and caching an ORM statement with literal values cost more
+    CPU than the database work itself (docs/performance.md, webhook ingest).
+    """
+    table = InboundEvent.__table__
+    return (
+        insert(table)
+        .values({name: bindparam(name) for name in _EVENT_COLUMNS})
+        .on_conflict_do_nothing(index_elements=[table.c.dedup_key])
+        .returning(table.c.id)
     )
-    # ORM RETURNING: the inserted row comes back as an object, no second read.
-    return session.scalars(stmt).one_or_none()
+
+
+_EVENT_COLUMNS = (
+    "dedup_key",
+    "event_name",
+    "zalo_user_id",
+    "body",
+    "status",
+    "error",
+    "event_time",
+    "received_at",
+)
+_INSERT_EVENT = {
+    "postgresql": _insert_event_statement(postgresql.insert),
+    "sqlite": _insert_event_statement(sqlite.insert),
+}

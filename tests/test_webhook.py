@@ -14,6 +14,7 @@ from bot import texts
 from bot.conversation import Step
 from bot.flows import STEPS
 from cases.demo import seed_reference_data
+from handlers.runtime import get_runtime
 from models import (
     Citizen,
     Conversation,
@@ -132,6 +133,32 @@ def test_known_event_missing_its_sender_is_stored_as_failed(webhook, session, za
     row = session.scalars(select(InboundEvent)).one()
     assert row.status is EventStatus.FAILED and "sender" in row.error
     assert zalo.sent == []
+
+
+@pytest.mark.parametrize("mode", ["worker", "background"])
+def test_store_and_acknowledge_keeps_keys_and_failures(make_app, session, zalo, mode):
+    """Deferred modes store with one statement: redeliveries still collide, bad events still fail."""
+    app = make_app(WEBHOOK_PROCESSING=mode)
+    hook = Webhook(app.test_client())
+    body = load_fixture("user_send_text")
+    assert hook.post(body).json == {"status": "ok"}
+    assert hook.post(body).json == {"status": "duplicate"}
+    broken = load_fixture("user_send_text")
+    del broken["sender"]
+    broken["message"]["msg_id"] = "another-message"
+    assert hook.post(broken).json == {"status": "ok"}
+    if mode == "background":
+        get_runtime(app).executor.shutdown(wait=True)  # what runs after the response is done
+    rows = session.scalars(select(InboundEvent).order_by(InboundEvent.id)).all()
+    assert len(rows) == 2
+    stored, failed = rows
+    assert stored.event_name == "user_send_text" and stored.zalo_user_id == body["sender"]["id"]
+    assert json.loads(stored.body) == body and stored.received_at is not None
+    assert failed.status is EventStatus.FAILED and "sender" in failed.error
+    if mode == "worker":
+        assert stored.status is EventStatus.RECEIVED and zalo.sent == []
+    else:  # applied right after the response
+        assert stored.status is EventStatus.PROCESSED and zalo.sent
 
 
 WEBHOOK_FIXTURES = sorted(
