@@ -509,3 +509,21 @@ def test_timeout_is_configurable(zalo_http):
     client.send_message(USER_ID, messages.text("hi"))
 
     assert zalo_http.calls[0].request.req_kwargs["timeout"] == (2.5, 2.5)
+
+
+def test_proxy_settings_come_from_the_environment_read_at_start(zalo_http, monkeypatch):
+    """The environment's proxy is used for Zalo's hosts, NO_PROXY honoured; read once, at start."""
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.agency.example:3128")
+    monkeypatch.setenv("NO_PROXY", "oauth.zaloapp.com")
+    client = make_client(lambda: ACCESS_TOKEN)
+    monkeypatch.setenv("HTTPS_PROXY", "http://changed.example:1")  # not read per request
+    zalo_http.post(SEND_URL, json=load("message_cs_success"))
+    zalo_http.post(TOKEN_URL, json=load("oauth_refresh_success"))
+    client.send_message(USER_ID, messages.text("Xin chào"))
+    client.refresh_access_token("refresh-token-value")
+    send, refresh = (call.request.req_kwargs for call in zalo_http.calls)
+    assert send["proxies"].get("https") == "http://proxy.agency.example:3128"
+    assert "https" not in refresh["proxies"]  # oauth.zaloapp.com is in NO_PROXY

@@ -79,6 +79,14 @@ class ZaloClient:
         self._access_token = access_token
         self._timeout = timeout
         self._session = session or requests.Session()
+        # requests reads the proxy and CA-bundle variables of the environment on every call,
+        # which was half of a message's CPU in the dispatcher benchmark: read them once per
+        # Zalo host here and pass them explicitly (docs/performance.md, outbox dispatch).
+        self._environment = {
+            _origin(base): self._session.merge_environment_settings(base, {}, None, None, None)
+            for base in (self._api_base, self._oauth_base, self._business_base)
+        }
+        self._session.trust_env = False
 
     def send_message(self, user_id: str, message: dict[str, Any]) -> SendResult:
         """Send a consultation message to a user who interacted with the OA recently."""
@@ -212,7 +220,12 @@ class ZaloClient:
         path = urlsplit(url).path
         try:
             response = self._session.request(
-                method, url, headers=headers, timeout=(self._timeout, self._timeout), **kwargs
+                method,
+                url,
+                headers=headers,
+                timeout=(self._timeout, self._timeout),
+                **self._environment[_origin(url)],
+                **kwargs,
             )
         except requests.Timeout as exc:
             raise ZaloTransportError(f"{method} {path} timed out after {self._timeout}s") from exc
@@ -270,6 +283,11 @@ def _required_str(data: dict[str, Any], key: str, endpoint: str) -> str:
     if not (isinstance(value, str) and value):
         raise ZaloTransportError(f"{endpoint} answered success without data.{key}")
     return value
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def _send_result(body: dict[str, Any], response: requests.Response) -> SendResult:
