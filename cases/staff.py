@@ -2,7 +2,7 @@
 
 Flask-free: the CLI and the console call these with their own session; nothing here commits
 (`create_staff` only flushes, so the caller's one commit decides). Login throttling lives in
-the database (`handlers/login_throttle.py`), shared by every web process.
+the database (`cases/throttle.py`), shared by every web process.
 """
 
 from __future__ import annotations

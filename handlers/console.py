@@ -3,7 +3,7 @@
 Each view loads what it needs, checks access through `cases.access`, does the work, and commits
 once. Logins use the signed Flask session cookie (HttpOnly, SameSite=Lax); every form carries a
 CSRF token (`handlers.csrf`). Failed logins are throttled per username in the database
-(`handlers.login_throttle`), so the limit holds across web processes and restarts.
+(`cases.throttle`), so the limit holds across web processes and restarts.
 
 The console is several blueprints that behave as one: `console_blueprint()` gives each the same
 CSRF check, template helpers, security headers and error pages. This module holds the `console`
@@ -60,9 +60,9 @@ from cases.queue import (
 )
 from cases.staff import authenticate
 from cases.status import kind_label, status_label
+from cases.throttle import FailureThrottle
 from cases.undelivered import undelivered
 from handlers import csrf
-from handlers.login_throttle import DbLoginThrottle
 from handlers.runtime import db, get_runtime
 from models import Case, CaseStatus, Field, Staff, TokenStatus, Unit, ZaloToken, utcnow
 
@@ -307,7 +307,7 @@ def login():
     password = request.form.get("password", "")
     next_url = request.form.get("next", "")
     session_ = db()
-    throttle = DbLoginThrottle(session_, clock=now)
+    throttle = FailureThrottle(session_, clock=now)
 
     locked_until = throttle.locked_until(username)
     if locked_until is not None:

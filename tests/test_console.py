@@ -8,8 +8,8 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
+from cases.throttle import FailureThrottle
 from handlers.console import console_state
-from handlers.login_throttle import DbLoginThrottle
 from models import (
     AttachmentState,
     Case,
@@ -400,7 +400,7 @@ def test_db_throttle_rules(app, clock):
     from handlers.runtime import get_runtime
 
     with get_runtime(app).sessions() as session:
-        throttle = DbLoginThrottle(session, clock=clock)
+        throttle = FailureThrottle(session, clock=clock)
         for _ in range(4):
             throttle.record_failure("canbo")
             clock.advance(minutes=1)

@@ -1,7 +1,8 @@
-"""Console login throttling kept in the database (`LoginFailure`), so it holds across processes.
+"""Throttling of guessable secrets kept in the database (`LoginFailure`), across processes.
 
-A username with `max_failures` failed logins within `window` is locked for `lockout` after the
-last of them; a successful login clears its failures. While locked, attempts are refused before
+Used for console logins (keyed by username) and for staff Zalo link codes (keyed by the sender).
+A key with `max_failures` failures within `window` is locked for `lockout` after the last of
+them; a success clears its failures. While locked, attempts are refused before
 the password is checked and are not recorded, so a lock never extends itself. Rows older than
 any rule can still use are pruned whenever a failure is recorded, which bounds the table under a
 spray of random usernames. Flask-free: the caller passes its session and clock, and commits.
@@ -17,11 +18,11 @@ from sqlalchemy.orm import Session
 
 from models import LoginFailure, utcnow
 
-USERNAME_LENGTH = 80  # LoginFailure.username
+KEY_LENGTH = 80  # LoginFailure.username
 
 
-class DbLoginThrottle:
-    """Refuse logins for a username after too many recent failures (shared by every process)."""
+class FailureThrottle:
+    """Refuse attempts for a key after too many recent failures (shared by every process)."""
 
     def __init__(
         self,
@@ -38,15 +39,15 @@ class DbLoginThrottle:
         self.lockout = lockout
 
     @staticmethod
-    def key(username: str) -> str:
-        """Return the form under which failures of `username` are counted."""
-        return username.strip().lower()[:USERNAME_LENGTH]
+    def key(subject: str) -> str:
+        """Return the form under which failures of `subject` are counted."""
+        return subject.strip().lower()[:KEY_LENGTH]
 
-    def locked_until(self, username: str) -> datetime | None:
-        """Return when `username` may try again, or None when it may try now."""
+    def locked_until(self, subject: str) -> datetime | None:
+        """Return when `subject` may try again, or None when it may try now."""
         recent = self.session.scalars(
             select(LoginFailure.at)
-            .where(LoginFailure.username == self.key(username))
+            .where(LoginFailure.username == self.key(subject))
             .order_by(LoginFailure.at.desc())
             .limit(self.max_failures)
         ).all()
@@ -58,17 +59,15 @@ class DbLoginThrottle:
         until = newest + self.lockout
         return until if until > self.clock() else None
 
-    def record_failure(self, username: str) -> None:
-        """Count a failed login for `username` (and forget failures no rule can use any more)."""
+    def record_failure(self, subject: str) -> None:
+        """Count a failure of `subject` (and forget failures no rule can use any more)."""
         now = self.clock()
         self.session.execute(
             delete(LoginFailure).where(LoginFailure.at < now - self.window - self.lockout)
         )
-        self.session.add(LoginFailure(username=self.key(username), at=now))
+        self.session.add(LoginFailure(username=self.key(subject), at=now))
         self.session.flush()
 
-    def reset(self, username: str) -> None:
-        """Forget the failures of `username` (after a successful login)."""
-        self.session.execute(
-            delete(LoginFailure).where(LoginFailure.username == self.key(username))
-        )
+    def reset(self, subject: str) -> None:
+        """Forget the failures of `subject` (after a success)."""
+        self.session.execute(delete(LoginFailure).where(LoginFailure.username == self.key(subject)))
