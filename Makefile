@@ -8,6 +8,9 @@ STAMP := $(VENV)/.installed
 PORT ?= 5000
 HOST ?= 127.0.0.1
 PG_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/test
+# Two workers (one per core of the reference machine); a module stays on one worker, so its
+# module-scoped fixtures (the browser tests' server) are built once. PYTEST_PARALLEL= runs serially.
+PYTEST_PARALLEL ?= -n 2 --dist loadfile
 export PUBLIC_BASE_URL ?= http://$(HOST):$(PORT)
 
 .PHONY: install run web worker test test-sqlite test-pg lint pg-up clean
@@ -39,7 +42,7 @@ lint: install
 	$(BIN)/ruff format --check .
 
 test-sqlite: install
-	$(BIN)/pytest
+	$(BIN)/pytest $(PYTEST_PARALLEL)
 
 pg-up:
 	@pg_isready -q -h 127.0.0.1 -p 5432 || pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start
@@ -47,7 +50,7 @@ pg-up:
 		echo "PostgreSQL did not start on 127.0.0.1:5432" >&2; exit 1
 
 test-pg: install pg-up
-	TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest
+	TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest $(PYTEST_PARALLEL)
 
 test: lint test-sqlite test-pg
 

@@ -46,11 +46,15 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 def _register_blueprints(app: Flask) -> None:
     from handlers import (
         admin,
+        admin_faq,
         api,
         console,
         console_cases,
         console_figures,
         console_intake,
+        console_public,
+        console_reports,
+        console_urge,
         console_zalo,
         poster,
         public,
@@ -67,7 +71,11 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(console_intake.bp)
     app.register_blueprint(console_zalo.bp)
     app.register_blueprint(console_figures.bp)
+    app.register_blueprint(console_reports.bp)
+    app.register_blueprint(console_public.bp)
+    app.register_blueprint(console_urge.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(admin_faq.bp)
     app.register_blueprint(api.bp)
     if app.config["SANDBOX"]:
         from handlers import sandbox, simulator

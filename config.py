@@ -120,6 +120,7 @@ KEYS: dict[str, tuple[str | None, Callable[[str, str], Any]]] = {
     "ANSWER_FILE_MAX_BYTES": (str(5 * 1024 * 1024), lambda n, v: _int(n, v, 1024)),
     "AGENCY_NAME": ("UBND thành phố", _text),
     "AGENCY_HOTLINE": ("1900 0000", _text),
+    "NATIONAL_PORTAL_URL": ("https://dichvucong.gov.vn", _url),
     "INFO_CARD_IMAGE_URL": ("", _text),
     "DRAFT_TTL_HOURS": ("24", lambda n, v: _int(n, v, 1)),
     "ANSWER_DAYS": ("20", lambda n, v: _int(n, v, 1)),
@@ -131,6 +132,8 @@ KEYS: dict[str, tuple[str | None, Callable[[str, str], Any]]] = {
     "WORKER_SWEEP_SECONDS": ("1", lambda n, v: _int(n, v, 1)),
     "LOG_LEVEL": ("INFO", _choice("DEBUG", "INFO", "WARNING", "ERROR")),
     "TRUSTED_PROXIES": ("0", lambda n, v: _int(n, v, 0)),
+    # Days after which a closed case's personal data is anonymised; 0 (read as None): never.
+    "PERSONAL_DATA_RETENTION_DAYS": ("365", lambda n, v: _int(n, v, 0) or None),
 }
 
 # Required only when running against a real OA (ZALO_APP_ID set).

@@ -46,6 +46,11 @@ COMMANDS = {
     "quay lai": "back",
     "tro lai": "back",
     "back": "back",
+    # Personal data (bot/flows/privacy.py): these open the step of the same name.
+    "du lieu cua toi": "privacy_view",
+    "xem du lieu": "privacy_view",
+    "xoa du lieu": "privacy_delete",
+    "xoa du lieu cua toi": "privacy_delete",
 }
 
 
@@ -58,6 +63,10 @@ class BotSettings:
     answer_days: int
     draft_ttl: timedelta
     info_card_image_url: str
+    portal_url: str = "https://dichvucong.gov.vn"
+    public_base_url: str = ""  # this server's public pages (the web lookup), for the guide
+    # Days after closing when a case's personal data is anonymised (None: not configured).
+    retention_days: int | None = None
 
     @classmethod
     def from_config(cls, config) -> BotSettings:
@@ -68,6 +77,9 @@ class BotSettings:
             answer_days=config["ANSWER_DAYS"],
             draft_ttl=timedelta(hours=config["DRAFT_TTL_HOURS"]),
             info_card_image_url=config["INFO_CARD_IMAGE_URL"],
+            portal_url=config["NATIONAL_PORTAL_URL"],
+            public_base_url=config["PUBLIC_BASE_URL"],
+            retention_days=config.get("PERSONAL_DATA_RETENTION_DAYS"),
         )
 
 
@@ -287,6 +299,11 @@ def _run_command(
         ctx.say("\n".join(filter(None, [help_text, texts.HELP_FOOTER])))
         steps[state].prompt(ctx)
         return state
+    if command in steps:
+        # A command with a step of its own ("dữ liệu của tôi"): the draft is put aside as for menu.
+        if in_flow:
+            suspend(ctx, state)
+        return enter(ctx, command, steps)
     # back
     history = ctx.draft.get(HISTORY, [])
     if not in_flow or not history:

@@ -55,6 +55,7 @@ from bot.zalo.tokens import TokenStore, TokenUnavailableError
 from cases.clock import LOCAL_TZ
 from cases.contact import international_phone
 from cases.notifications import queue_message
+from cases.undelivered import NOT_DELIVERED, REACHED, refresh_undelivered
 from models import (
     Citizen,
     Conversation,
@@ -379,12 +380,24 @@ class Dispatcher:
         citizen_values = values.pop("_citizen", None)
         statement, params = _outcome_update(values)
         params.update(row_id=claim.row_id, claimed_by=claim.token)
-        if citizen_values:
+        # The case's "not yet delivered" flag moves with the outcome, in its transaction: a
+        # held or failed row may set it; a sent one may only clear it (`only_flagged`: one
+        # indexed no-op for the usual case that has no flag). Retries change nothing.
+        state = values.get("state")
+        refresh = claim.case_id is not None and (state in NOT_DELIVERED or state in REACHED)
+        if citizen_values or refresh:
             with self.engine.begin() as connection:
                 updated = connection.execute(statement, params).rowcount
-                connection.execute(
-                    update(Citizen).where(Citizen.id == claim.citizen.id).values(**citizen_values)
-                )
+                if citizen_values:
+                    connection.execute(
+                        update(Citizen)
+                        .where(Citizen.id == claim.citizen.id)
+                        .values(**citizen_values)
+                    )
+                if refresh and updated:
+                    refresh_undelivered(
+                        connection, [claim.case_id], only_flagged=state not in NOT_DELIVERED
+                    )
         else:  # a single statement needs no BEGIN/COMMIT round trips of its own
             with self.autocommit.connect() as connection:
                 updated = connection.execute(statement, params).rowcount

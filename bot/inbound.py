@@ -25,7 +25,16 @@ from bot.flows import ANYWHERE, STEPS
 from bot.flows.menu import welcome
 from bot.incoming import from_event
 from bot.zalo import events, messages
-from models import Citizen, Conversation, EventStatus, InboundEvent, OutboxState, utcnow
+from cases import privacy
+from models import (
+    Citizen,
+    Conversation,
+    ErasureTrigger,
+    EventStatus,
+    InboundEvent,
+    OutboxState,
+    utcnow,
+)
 from models.db import insert_for
 
 log = logging.getLogger(__name__)
@@ -104,14 +113,16 @@ def process_event(
     try:
         with session.begin_nested():
             _apply(ctx, event)
-            _queue(session, citizen.id, ctx.replies)
+            # ctx.citizen: after a deletion request the person has a fresh row, answered there.
+            _queue(session, ctx.citizen.id, ctx.replies)
     except Exception as error:  # one broken step must not lose the event or other citizens'
         log.exception("event %s of citizen %s failed in state %s", row.id, citizen.id, conv.state)
         session.expire(conv)
         row.status = EventStatus.FAILED
         row.error = f"{type(error).__name__}: {error}"[:2000]
         enqueue(session, citizen.id, messages.text(texts.APOLOGY))
-    return citizen.id
+        return citizen.id
+    return ctx.citizen.id
 
 
 def _apply(ctx: Context, event: events.ZaloEvent) -> None:
@@ -123,7 +134,10 @@ def _apply(ctx: Context, event: events.ZaloEvent) -> None:
         ctx.citizen.is_follower = False
         return
     if isinstance(event, events.WithdrawEvent):
-        # Anonymisation on withdrawal is built with the personal-data issue; kept for audit now.
+        # Consent withdrawn: anonymise them. No acknowledgement can reach them any more.
+        privacy.anonymise_citizen(
+            ctx.session, ctx.citizen, ErasureTrigger.USER_WITHDRAW, "zalo", ctx.now
+        )
         return
     incoming = from_event(event)
     if incoming is None:
@@ -177,8 +191,11 @@ def process_pending(
             if row is None:
                 break
             citizen_id = _apply_stored(session, row, settings)
+            withdrawn = row.event_name == "user_withdraw"
         if citizen_id is not None:
             touched.add(citizen_id)
+        if withdrawn:
+            break  # the user is anonymised: locking them again would register their id anew
     return touched
 
 

@@ -31,15 +31,86 @@ MENU_SUBMIT = "Gửi phản ánh, kiến nghị"
 MENU_LOOKUP = "Tra cứu"
 MENU_GUIDE = "Hướng dẫn"
 UNKNOWN_OUTSIDE_FLOW = "Cảm ơn Ông/Bà đã nhắn tin."
-GUIDE = (
-    "Hướng dẫn gửi phản ánh, kiến nghị:\n"
-    '1. Chọn "Gửi phản ánh, kiến nghị" và trả lời lần lượt các câu hỏi.\n'
-    "2. Sau khi gửi, Ông/Bà nhận được mã PAKN để tra cứu.\n"
-    "3. Cơ quan trả lời trong thời hạn {answer_days} ngày; kết quả được gửi qua Zalo này.\n"
-    'Ở bất kỳ bước nào, Ông/Bà có thể gõ: "menu" để về danh mục chính, "quay lại" để trở lại '
-    'câu hỏi trước, "hủy" để hủy, "trợ giúp" để xem hướng dẫn.\n'
-    "Đường dây nóng: {hotline}."
+
+# --- Guide ("Hướng dẫn"): an index of topics, one short message per topic ---------------------
+GUIDE_INDEX = "Hướng dẫn sử dụng kênh phản ánh, kiến nghị (PAKN). Ông/Bà chọn chủ đề cần xem:"
+GUIDE_INDEX_MORE = "Các chủ đề khác:"
+GUIDE_HOW_TO_CHOOSE = "Ông/Bà bấm nút, gõ số thứ tự hoặc tên chủ đề."
+GUIDE_TOPIC_SCOPE = "PAKN là gì?"
+GUIDE_TOPIC_SUBMIT = "Cách gửi"
+GUIDE_TOPIC_LOOKUP = "Cách tra cứu"
+GUIDE_TOPIC_DEADLINE = "Thời hạn trả lời"
+GUIDE_TOPIC_CHANNELS = "Kênh chính thức"
+GUIDE_TOPIC_PRIVACY = "Dữ liệu cá nhân"
+GUIDE_BUTTON_INDEX = "Mục lục hướng dẫn"
+GUIDE_BUTTON_MAIN_MENU = "Danh mục chính"
+GUIDE_BUTTON_SUBMIT = "Gửi PAKN"
+GUIDE_BUTTON_LOOKUP = "Tra cứu PAKN"
+# After the scope text of the submission flow (SCOPE).
+GUIDE_SCOPE_EXAMPLES = (
+    "Ví dụ là PAKN:\n"
+    "• Thủ tục cấp phép xây dựng đòi thêm giấy tờ ngoài quy định.\n"
+    "• Hồ sơ đăng ký hộ kinh doanh bị trả kết quả chậm, không rõ lý do.\n"
+    "• Đề nghị cho phép nộp hồ sơ hộ tịch trực tuyến.\n"
+    "Không phải PAKN:\n"
+    "• Khiếu nại quyết định xử phạt đối với chính mình.\n"
+    "• Tố cáo cán bộ nhận tiền của người dân.\n"
+    "• Hỏi cách chia thừa kế, lập di chúc (tư vấn pháp luật).\n"
+    "Khiếu nại, tố cáo: gửi đến cơ quan có thẩm quyền hoặc Ban Tiếp công dân. Tư vấn pháp luật: "
+    "Trung tâm trợ giúp pháp lý nhà nước. Đường dây nóng: {hotline}."
 )
+GUIDE_SUBMIT = (
+    "Cách gửi PAKN qua Zalo:\n"
+    '1. Chọn "Gửi phản ánh, kiến nghị" trong danh mục chính.\n'
+    "2. Trả lời lần lượt: loại, lĩnh vực, tiêu đề, nội dung; gửi kèm ảnh, tệp, vị trí nếu có.\n"
+    "3. Cung cấp họ tên, số điện thoại, địa chỉ (bắt buộc theo quy định), kiểm tra lại rồi bấm "
+    '"Gửi PAKN".\n'
+    "4. Ông/Bà nhận mã PAKN để tra cứu.\n"
+    'Khi đang gửi, Ông/Bà có thể gõ: "menu" để về danh mục chính, "quay lại" để trở lại câu hỏi '
+    'trước, "hủy" để hủy, "trợ giúp" để xem hướng dẫn.'
+)
+GUIDE_LOOKUP = (
+    "Cách tra cứu PAKN:\n"
+    '• Trên Zalo: chọn "Tra cứu" để xem các PAKN đã gửi, hoặc gõ mã PAKN '
+    "(ví dụ PAKN.20261127.0001).\n"
+    "• Mỗi khi PAKN được chuyển xử lý, cần bổ sung thông tin hoặc có kết quả, cơ quan nhắn "
+    "qua Zalo này."
+)
+GUIDE_LOOKUP_WEB = (
+    "• Trên trang web {url}/tra-cuu: nhập mã PAKN; thêm 4 số cuối điện thoại để xem chi tiết.\n"
+    "• Kết quả đã công khai: {url}/cong-khai"
+)
+GUIDE_DEADLINE = (
+    "Thời hạn trả lời:\n"
+    "• PAKN được phân loại, chuyển đơn vị có thẩm quyền trong {classify_days} ngày làm việc.\n"
+    "• Cơ quan trả lời trong {period} kể từ ngày tiếp nhận; ngày trả lời dự kiến được báo cùng "
+    "mã PAKN. Một số lĩnh vực có thể có thời hạn riêng.\n"
+    "• Khi cơ quan đề nghị bổ sung thông tin, thời hạn tạm dừng đến khi Ông/Bà bổ sung."
+)
+DAYS_CALENDAR = "{n} ngày"
+DAYS_WORKING = "{n} ngày làm việc"
+GUIDE_CHANNELS = (
+    "Kênh chính thức tiếp nhận PAKN:\n"
+    "• Zalo Official Account này của {agency}.\n"
+    "• Cổng Dịch vụ công quốc gia: {portal}\n"
+    "• Đường dây nóng: {hotline}\n"
+    "Cơ quan không thu phí, không đề nghị chuyển tiền hay cung cấp mật khẩu, mã OTP. "
+    "Ông/Bà vui lòng cảnh giác với các tài khoản giả mạo."
+)
+GUIDE_PRIVACY = (
+    "Dữ liệu cá nhân:\n"
+    "• Họ tên, số điện thoại, địa chỉ, email của Ông/Bà chỉ dùng để xử lý PAKN và liên hệ với "
+    "Ông/Bà về PAKN đó.\n"
+    "• Chỉ cán bộ có thẩm quyền của cơ quan xử lý được xem thông tin liên hệ; khi công khai kết "
+    "quả, thông tin này được che (Ông/Bà có thể chọn ẩn cả họ tên).\n"
+    "• {retention}\n"
+    '• Gõ "Dữ liệu của tôi" để xem thông tin cơ quan đang lưu về Ông/Bà; gõ "Xóa dữ liệu" để '
+    "xóa (hệ thống hỏi lại trước khi xóa)."
+)
+GUIDE_RETENTION_DAYS = (
+    "Thông tin cá nhân trong PAKN được ẩn danh sau {retention_days} ngày kể từ khi PAKN kết thúc."
+)
+GUIDE_RETENTION_DEFAULT = "Thông tin cá nhân được lưu giữ theo quy định về lưu trữ hồ sơ PAKN."
 
 # --- Universal commands -----------------------------------------------------------------------
 CANCELLED = "Đã hủy nội dung đang soạn. Ông/Bà có thể bắt đầu lại bất cứ lúc nào."
@@ -273,3 +344,49 @@ STAFF_LINK_INVALID = (
     "Mã liên kết không đúng hoặc đã hết hạn. "
     "Đề nghị tạo mã mới trên trang quản trị và gửi lại trong vòng 15 phút."
 )
+STAFF_LINK_LOCKED = (
+    "Ông/Bà đã gửi sai mã liên kết nhiều lần. Đề nghị thử lại sau 1 giờ, "
+    "với mã mới tạo trên trang quản trị."
+)
+
+# --- Personal data: "Dữ liệu của tôi", "Xóa dữ liệu" (bot/flows/privacy.py) -----------------------
+PRIVACY_COMMAND_VIEW = "Dữ liệu của tôi"
+PRIVACY_COMMAND_DELETE = "Xóa dữ liệu"
+PRIVACY_HEADER = "Thông tin cá nhân cơ quan đang lưu về Ông/Bà:"
+PRIVACY_NAME = "Họ tên"
+PRIVACY_PHONE = "Số điện thoại"
+PRIVACY_ADDRESS = "Địa chỉ"
+PRIVACY_EMAIL = "Email"
+PRIVACY_NONE = "chưa có"
+PRIVACY_CASES = "• PAKN đã gửi: {count}"
+PRIVACY_MESSAGES = "• Tin nhắn Ông/Bà đã gửi qua Zalo: {count}"
+PRIVACY_FILES = "• Ảnh, tệp Ông/Bà đã gửi kèm PAKN: {count}"
+PRIVACY_CONSENT = "• Ông/Bà đồng ý cho cơ quan xử lý dữ liệu cá nhân lúc: {at}"
+PRIVACY_PURPOSE = "Dữ liệu chỉ dùng để tiếp nhận, xử lý và trả lời PAKN của Ông/Bà."
+PRIVACY_QUESTION = "Ông/Bà muốn:"
+PRIVACY_BACK = "Về danh mục chính"
+PRIVACY_CONFIRM = (
+    "Khi xóa dữ liệu cá nhân:\n"
+    "• Cơ quan xóa họ tên, số điện thoại, địa chỉ, email, tin nhắn, ảnh và tệp Ông/Bà đã gửi; "
+    "nội dung PAKN được giữ lại ở dạng ẩn danh để thống kê.\n"
+    "• Ông/Bà rút lại sự đồng ý xử lý dữ liệu cá nhân: cơ quan sẽ không nhắn tin cho Ông/Bà "
+    "về các PAKN đã gửi nữa."
+)
+PRIVACY_CONFIRM_OPEN = (
+    "• {code} đang được xử lý: cơ quan vẫn giải quyết nhưng không gửi được kết quả cho Ông/Bà. "
+    "Ông/Bà nên chờ nhận kết quả rồi hãy xóa dữ liệu."
+)
+PRIVACY_LOOKUP = "• Sau khi xóa, Ông/Bà vẫn theo dõi được tiến độ bằng mã PAKN tại {url}/tra-cuu"
+PRIVACY_CONFIRM_QUESTION = "Việc xóa không thể hoàn tác. Ông/Bà có chắc muốn xóa?"
+PRIVACY_CONFIRM_YES = "Đồng ý xóa"
+PRIVACY_CONFIRM_NO = "Không xóa"
+PRIVACY_CONFIRM_UNCLEAR = 'Ông/Bà vui lòng chọn "Đồng ý xóa" hoặc "Không xóa".'
+PRIVACY_CONFIRM_STALE = "Yêu cầu xóa dữ liệu đã quá lâu; Ông/Bà vui lòng xác nhận lại."
+PRIVACY_KEPT = "Dữ liệu của Ông/Bà được giữ nguyên."
+PRIVACY_ERASED = (
+    "Dữ liệu cá nhân của Ông/Bà đã được xóa theo yêu cầu. "
+    "Đây là tin nhắn cuối cùng cơ quan gửi về các PAKN trước đây; nếu Ông/Bà nhắn tin tiếp, "
+    "cơ quan coi đó là một liên hệ mới."
+)
+PRIVACY_ERASED_CASES = "{count} PAKN của Ông/Bà được giữ lại ở dạng ẩn danh để thống kê."
+PRIVACY_ERASED_LOOKUP = "Ông/Bà theo dõi tiến độ {code} bằng mã PAKN tại {url}/tra-cuu"

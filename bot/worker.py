@@ -27,7 +27,7 @@ from bot.attachments import DownloadPolicy, download_pending
 from bot.digest import post_held_digest
 from bot.flows import survey
 from bot.zalo.tokens import TokenUnavailableError
-from cases import monitoring
+from cases import monitoring, privacy, undelivered
 from cases.clock import LOCAL_TZ
 from models import WorkerHeartbeat, utcnow
 from models.db import insert_for
@@ -135,6 +135,14 @@ def _in_transaction(
         return work(session, now)
 
 
+def recount_undelivered_flags(app: Flask) -> object:
+    """Rebuild the cases' "not yet delivered" flag from the outbox: it closes the rare race of
+    two transactions changing one case's messages at once (docs/decisions.md)."""
+    return _in_transaction(
+        app, lambda session, _now: undelivered.recount_undelivered(session), utcnow()
+    )
+
+
 def remind_deadlines(app: Flask) -> object:
     """Remind units of cases due soon or late and escalate late answers (daytime only)."""
     now = utcnow()
@@ -167,6 +175,28 @@ def ask_satisfaction(app: Flask) -> object:
     return _in_transaction(app, survey.ask_surveys, now)
 
 
+def period_reports(app: Flask) -> object:
+    """After each quarter, half-year and year, store its report once and tell coordinators."""
+    from functools import partial
+
+    from cases.report_files import generate_due_reports
+
+    now = utcnow()
+    if now.astimezone(LOCAL_TZ).hour < app.config["HELD_DIGEST_HOUR"]:
+        return False
+    storage = Path(app.config["STORAGE_DIR"])
+    return _in_transaction(app, partial(generate_due_reports, storage_dir=storage), now)
+
+
+def retain_personal_data(app: Flask) -> object:
+    """Anonymise personal data past PERSONAL_DATA_RETENTION_DAYS, a bounded batch per run, and
+    close messages queued for citizens already anonymised."""
+    days = app.config["PERSONAL_DATA_RETENTION_DAYS"]
+    return _in_transaction(
+        app, lambda session, now: privacy.retention_sweep(session, now, days), utcnow()
+    )
+
+
 def download_policy(config: dict) -> DownloadPolicy:
     """The attachment download policy from the app configuration."""
     hosts = tuple(h.strip().lower() for h in config["ATTACHMENT_URL_HOSTS"].split(",") if h.strip())
@@ -186,6 +216,9 @@ def jobs(config: dict) -> list[Job]:
         Job("deadline-digest", digest_deadlines, 900),
         Job("late-progress", update_late_cases, 900),
         Job("satisfaction-survey", ask_satisfaction, 300),
+        Job("personal-data-retention", retain_personal_data, 3600),
+        Job("period-report", period_reports, 3600),
+        Job("undelivered-recount", recount_undelivered_flags, 6 * 3600),
     ]
 
 

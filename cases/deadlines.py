@@ -15,13 +15,13 @@ so that a later change applies to new cases only):
 - progress update to the citizen at least every 7 days once late; publish within 2 working days
   of the answer;
 - urgent cases: taken up within 8 and handled within a further 4 working hours (08:00–12:00 and
-  13:00–17:00).
+  13:00–17:00), counted from receipt, or from the moment staff mark an existing case urgent.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 
 import holidays
@@ -165,9 +165,32 @@ def set_due_dates(case: Case, calendar: Calendar, policy: Policy) -> None:
     case.classify_due_on = calendar.add_working_days(received, policy.classify_working_days)
     case.answer_due_on = answer_due(calendar, policy, received)
     if case.urgent:
-        case.urgent_due_at = calendar.add_working_hours(
-            case.received_at, policy.urgent_takeup_hours + policy.urgent_handle_hours
-        )
+        case.urgent_due_at = urgent_due(calendar, policy, case.received_at)
+
+
+def urgent_due(calendar: Calendar, policy: Policy, start: datetime) -> datetime:
+    """When an urgent case counted from `start` must be handled: taken up, then handled."""
+    hours = policy.urgent_takeup_hours + policy.urgent_handle_hours
+    return calendar.add_working_hours(start, hours).astimezone(UTC)
+
+
+def mark_urgent(case: Case, calendar: Calendar, now: datetime) -> datetime:
+    """Make the case urgent from `now` (its snapshotted policy's hours); return the due moment."""
+    case.urgent = True
+    case.urgent_due_at = urgent_due(calendar, Policy.from_snapshot(case.deadline_policy), now)
+    return case.urgent_due_at
+
+
+def unmark_urgent(case: Case) -> None:
+    """The case is no longer urgent: only its ordinary due dates remain."""
+    case.urgent = False
+    case.urgent_due_at = None
+
+
+def is_urgent_overdue(case: Case, now: datetime) -> bool:
+    """True when an urgent case's handling moment has passed (open, clock not paused)."""
+    due = case.urgent_due_at
+    return case.urgent and due is not None and case.is_open and case.paused_at is None and due < now
 
 
 def _recompute_answer(case: Case, calendar: Calendar) -> None:

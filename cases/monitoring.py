@@ -7,12 +7,15 @@ and `now`, only flushes, and leaves the commit to the caller):
   must act are reminded by a console notice and, when they linked their Zalo account, a Zalo
   message: the unit's handlers and leaders, or the coordinators while the case is unclassified
   (only they classify). An overdue answer is also escalated: a notice to the coordinators and to
-  the unit's leaders.
+  the unit's leaders. An urgent case past its `urgent_due_at` is reminded and escalated the same
+  way, once per urgent due moment.
+- `announce_urgent`: staff marked a case urgent; the staff who must act hear of it at once.
 - `post_deadline_digest`: once a day, open and late counts per unit and the late cases listed.
 - `send_progress_updates`: a late case's citizen hears from the agency at least every
   `progress_every_days` (the policy on the case): the staff's latest unsent progress note, else
   a standard message.
-- `unit_figures`: the coordinators' per-unit table.
+- `unit_figures`: the coordinators' per-unit table; its SQL definitions of open, late now and
+  answered on time or late are shared with the periodic reports (`cases/reports.py`).
 
 Every alert is claimed first by inserting its unique `CaseAlert` (case, kind, key — the due date
 or the day) with ON CONFLICT DO NOTHING, and notices carry dedup keys, so a job run twice, or two
@@ -34,7 +37,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import FunctionElement
 
 from cases import deadlines, notifications
-from cases.clock import LOCAL_TZ, format_date, local_date
+from cases.clock import LOCAL_TZ, format_date, format_datetime, local_date
 from cases.notices import post_notice
 from models import (
     CLOSED_STATUSES,
@@ -98,6 +101,30 @@ ESCALATION_LEADER = Reminder(
     "{code} — {title} đã quá hạn trả lời {days} ngày (hạn {due}); cán bộ đầu mối đã được "
     "báo cáo. Đề nghị lãnh đạo đơn vị chỉ đạo trả lời ngay.",
 )
+URGENT_MARKED = Reminder(
+    "urgent_marked",
+    "{code} được đánh dấu khẩn, hạn xử lý {due}",
+    "{code} — {title} ({unit}) được đánh dấu PAKN khẩn: đề nghị tiếp nhận và xử lý xong trước "
+    "{due}. Lý do: {reason}",
+)
+OVERDUE_URGENT = Reminder(
+    "urgent_overdue",
+    "{code} (khẩn) đã quá hạn xử lý ({due})",
+    "{code} — {title} ({unit}) là PAKN khẩn, hạn xử lý {due} đã qua. "
+    "Đề nghị khẩn trương xử lý, trả lời người dân.",
+)
+ESCALATION_URGENT_COORDINATOR = Reminder(
+    "urgent_escalated",
+    "Đôn đốc: {code} (khẩn) của {unit} quá hạn xử lý",
+    "{code} — {title} do {unit} xử lý là PAKN khẩn, hạn xử lý {due} đã qua. "
+    "Đề nghị đôn đốc đơn vị.",
+)
+ESCALATION_URGENT_LEADER = Reminder(
+    "urgent_escalated",
+    "Đôn đốc: {code} (khẩn) quá hạn xử lý",
+    "{code} — {title} là PAKN khẩn, hạn xử lý {due} đã qua; cán bộ đầu mối đã được báo cáo. "
+    "Đề nghị lãnh đạo đơn vị chỉ đạo xử lý ngay.",
+)
 STAFF_MESSAGE = "Nhắc việc: {title}\n{body}"
 DIGEST_TITLE = "Tình hình xử lý PAKN ngày {day}: {open} đang xử lý, {late} quá hạn"
 DIGEST_UNITS = "Theo đơn vị (đang xử lý / quá hạn):"
@@ -128,7 +155,7 @@ def _fields(case: Case, due: date, today: date) -> dict[str, object]:
     }
 
 
-def _staff_by_role(session: Session, roles: Iterable[str], unit_id: int | None) -> list[Staff]:
+def staff_by_role(session: Session, roles: Iterable[str], unit_id: int | None) -> list[Staff]:
     """Active staff holding any of `roles` (in `unit_id`, or in any unit when None)."""
     stmt = select(Staff).where(Staff.active.is_(True)).order_by(Staff.id)
     if unit_id is not None:
@@ -181,38 +208,127 @@ def _notify_staff(
         )
     if by_zalo:
         text = STAFF_MESSAGE.format(title=title, body=body)
-        _message_staff(session, _staff_by_role(session, roles, unit_id), case, text, now)
+        _message_staff(session, staff_by_role(session, roles, unit_id), case, text, now)
+
+
+def _responsible(case: Case) -> tuple[tuple[str, ...], int | None]:
+    """The roles (and their unit; None: every unit) of the staff who must act on the case now."""
+    if case.status is CaseStatus.RECEIVED:
+        # Unclassified: only the coordinators can act (classify, transfer, reject).
+        return (COORDINATOR,), None
+    return UNIT_ROLES, case.unit_id
 
 
 def _remind(
-    session: Session, case: Case, reminder: Reminder, due: date, today: date, now: datetime
+    session: Session,
+    case: Case,
+    reminder: Reminder,
+    key: str,
+    values: dict[str, object],
+    now: datetime,
 ) -> bool:
-    """Remind the staff who must act now, once per case, kind and due date."""
-    key = due.isoformat()
+    """Remind the staff who must act now, once per case, kind and `key` (the due date)."""
     if not claim_alert(session, case.id, reminder.kind, key, now):
         return False
-    values = _fields(case, due, today)
-    if case.status is CaseStatus.RECEIVED:
-        # Unclassified: only the coordinators can act (classify, transfer, reject).
-        _notify_staff(session, case, reminder, key, values, (COORDINATOR,), None, now)
-    else:
-        _notify_staff(session, case, reminder, key, values, UNIT_ROLES, case.unit_id, now)
+    roles, unit_id = _responsible(case)
+    _notify_staff(session, case, reminder, key, values, roles, unit_id, now)
     return True
 
 
-def _escalate(session: Session, case: Case, today: date, now: datetime) -> bool:
-    """Tell the coordinators and the unit's leaders that the answer is late, once per due date."""
-    due = case.answer_due_on
-    key = due.isoformat()
-    if not claim_alert(session, case.id, ESCALATION_COORDINATOR.kind, key, now):
+def _remind_due(
+    session: Session, case: Case, reminder: Reminder, due: date, today: date, now: datetime
+) -> bool:
+    """Remind the staff who must act of a due date, once per case, kind and due date."""
+    return _remind(session, case, reminder, due.isoformat(), _fields(case, due, today), now)
+
+
+def _escalate(
+    session: Session,
+    case: Case,
+    to_coordinators: Reminder,
+    to_leaders: Reminder,
+    key: str,
+    values: dict[str, object],
+    now: datetime,
+) -> bool:
+    """Tell the coordinators and the unit's leaders that the case is late, once per `key`."""
+    if not claim_alert(session, case.id, to_coordinators.kind, key, now):
         return False
-    values = _fields(case, due, today)
     for reminder, role, unit_id in (
-        (ESCALATION_COORDINATOR, COORDINATOR, None),
-        (ESCALATION_LEADER, "leader", case.unit_id),
+        (to_coordinators, COORDINATOR, None),
+        (to_leaders, "leader", case.unit_id),
     ):
         _notify_staff(session, case, reminder, key, values, (role,), unit_id, now, by_zalo=False)
     return True
+
+
+def _escalate_answer(session: Session, case: Case, today: date, now: datetime) -> bool:
+    """Escalate a late answer, once per answer date."""
+    due = case.answer_due_on
+    values = _fields(case, due, today)
+    return _escalate(
+        session, case, ESCALATION_COORDINATOR, ESCALATION_LEADER, due.isoformat(), values, now
+    )
+
+
+# --- urgent cases -----------------------------------------------------------------------------
+def _urgent_fields(case: Case) -> dict[str, object]:
+    assert case.urgent_due_at is not None
+    return {
+        "code": case.code,
+        "title": case.title,
+        "unit": case.unit.name if case.unit else "",
+        "due": format_datetime(case.urgent_due_at),
+    }
+
+
+def _urgent_key(case: Case) -> str:
+    # To the minute, in local time: the same text whatever the database returns.
+    assert case.urgent_due_at is not None
+    return case.urgent_due_at.astimezone(LOCAL_TZ).strftime("%Y-%m-%dT%H:%M")
+
+
+def announce_urgent(session: Session, case: Case, reason: str, now: datetime) -> None:
+    """The case was just marked urgent: tell the staff who must act (console notice and Zalo)."""
+    values = {**_urgent_fields(case), "reason": reason}
+    roles, unit_id = _responsible(case)
+    # Keyed by the moment of marking: marking again after an unmarking is announced again.
+    key = now.astimezone(LOCAL_TZ).strftime("%Y-%m-%dT%H:%M:%S")
+    _notify_staff(session, case, URGENT_MARKED, key, values, roles, unit_id, now)
+
+
+def _late_urgent_cases(session: Session, now: datetime) -> list[Case]:
+    """Open urgent cases whose clock runs and whose urgent due moment has passed."""
+    return list(
+        session.scalars(
+            select(Case)
+            .where(
+                Case.urgent.is_(True),
+                Case.status.not_in(CLOSED_STATUSES),
+                Case.paused_at.is_(None),
+                Case.urgent_due_at < now,
+            )
+            .order_by(Case.urgent_due_at, Case.id)
+        )
+    )
+
+
+def _remind_urgent(session: Session, case: Case, now: datetime) -> int:
+    """Remind and escalate an urgent case past its due moment, once per due moment."""
+    key, values = _urgent_key(case), _urgent_fields(case)
+    raised = int(_remind(session, case, OVERDUE_URGENT, key, values, now))
+    if case.status is not CaseStatus.RECEIVED:
+        # Unclassified, the coordinators were just reminded themselves: no unit to urge yet.
+        raised += _escalate(
+            session,
+            case,
+            ESCALATION_URGENT_COORDINATOR,
+            ESCALATION_URGENT_LEADER,
+            key,
+            values,
+            now,
+        )
+    return raised
 
 
 def _running_cases(session: Session, horizon: date) -> list[Case]:
@@ -236,23 +352,26 @@ def _is_soon(calendar: deadlines.Calendar, today: date, due: date, working_days:
 
 
 def scan_deadlines(session: Session, now: datetime) -> int:
-    """Raise the due-soon, overdue and escalation alerts due now; return how many were raised."""
+    """Raise the due-soon, overdue and escalation alerts due now (urgent cases' too); return how
+    many were raised."""
     today = local_date(now)
     calendar = deadlines.load_calendar(session)
     raised = 0
     for case in _running_cases(session, today + LOOKAHEAD):
         due = case.answer_due_on
         if deadlines.is_overdue(case, today):
-            raised += _remind(session, case, OVERDUE_ANSWER, due, today, now)
-            raised += _escalate(session, case, today, now)
+            raised += _remind_due(session, case, OVERDUE_ANSWER, due, today, now)
+            raised += _escalate_answer(session, case, today, now)
         elif _is_soon(calendar, today, due, ANSWER_SOON_WORKING_DAYS):
-            raised += _remind(session, case, DUE_SOON_ANSWER, due, today, now)
+            raised += _remind_due(session, case, DUE_SOON_ANSWER, due, today, now)
         classify = case.classify_due_on
         if case.status is CaseStatus.RECEIVED and classify is not None:
             if classify < today:
-                raised += _remind(session, case, OVERDUE_CLASSIFY, classify, today, now)
+                raised += _remind_due(session, case, OVERDUE_CLASSIFY, classify, today, now)
             elif _is_soon(calendar, today, classify, CLASSIFY_SOON_WORKING_DAYS):
-                raised += _remind(session, case, DUE_SOON_CLASSIFY, classify, today, now)
+                raised += _remind_due(session, case, DUE_SOON_CLASSIFY, classify, today, now)
+    for case in _late_urgent_cases(session, now):
+        raised += _remind_urgent(session, case, now)
     session.flush()
     return raised
 
@@ -387,23 +506,43 @@ class UnitFigures(NamedTuple):
     answered_late: int
 
 
-def _count(condition) -> object:
+def count_where(condition) -> object:
+    """An aggregate counting the rows that meet `condition` (0 when none)."""
     return func.coalesce(func.sum(when((condition, 1), else_=0)), 0)
+
+
+# The definitions the per-unit table and the periodic reports (cases/reports.py) share.
+def is_open():
+    """The case is not finished (not answered, published, rejected or merged)."""
+    return Case.status.not_in(CLOSED_STATUSES)
+
+
+def is_late_now(today: date):
+    """Open, its clock running, and past its answer date (the SQL form of `is_overdue`)."""
+    return is_open() & Case.paused_at.is_(None) & (Case.answer_due_on < today)
+
+
+def answered_on_time():
+    """The answer was sent on or before the answer date (the agency's calendar date)."""
+    return Case.answered_at.is_not(None) & (local_day(Case.answered_at) <= Case.answer_due_on)
+
+
+def answered_late():
+    """The answer was sent after the answer date (the agency's calendar date)."""
+    return Case.answered_at.is_not(None) & (local_day(Case.answered_at) > Case.answer_due_on)
 
 
 def unit_figures(session: Session, today: date) -> list[UnitFigures]:
     """Open, late, answered on time and answered late cases per unit (active units, in order)."""
-    is_open = Case.status.not_in(CLOSED_STATUSES)
-    answered_on = local_day(Case.answered_at)
     counts = {
         unit_id: tuple(int(n) for n in numbers)
         for unit_id, *numbers in session.execute(
             select(
                 Case.unit_id,
-                _count(is_open),
-                _count(is_open & Case.paused_at.is_(None) & (Case.answer_due_on < today)),
-                _count(Case.answered_at.is_not(None) & (answered_on <= Case.answer_due_on)),
-                _count(Case.answered_at.is_not(None) & (answered_on > Case.answer_due_on)),
+                count_where(is_open()),
+                count_where(is_late_now(today)),
+                count_where(answered_on_time()),
+                count_where(answered_late()),
             ).group_by(Case.unit_id)
         )
     }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from models import StaffNotice
@@ -49,3 +49,15 @@ def notices_for(
         .limit(limit)
     )
     return list(session.scalars(stmt))
+
+
+def latest_by_unit(session: Session, kind: str, unit_id: int | None = None) -> dict[int, datetime]:
+    """When a notice of `kind` was last posted to each unit (or to `unit_id` only)."""
+    stmt = (
+        select(StaffNotice.unit_id, func.max(StaffNotice.created_at))
+        .where(StaffNotice.kind == kind, StaffNotice.unit_id.is_not(None))
+        .group_by(StaffNotice.unit_id)
+    )
+    if unit_id is not None:
+        stmt = stmt.where(StaffNotice.unit_id == unit_id)
+    return {unit: at for unit, at in session.execute(stmt) if unit is not None}

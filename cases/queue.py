@@ -1,9 +1,18 @@
 """The case queue's filters (console and API alike), as queries cheap on a million cases.
 
 Every query starts from `visible_cases_filter`, so a filter can only narrow what the user may see.
-The page is read with LIMIT/OFFSET on (received_at desc, id desc); the counts per status come
-from one grouped query over the same filters minus the status, and the page's total is derived
-from them, so the queue costs a fixed number of queries whatever the page holds.
+The page is read with LIMIT/OFFSET on (received_at desc, id desc), ids first (`queue_page`: the
+offset walks an index, not whole rows); the counts per status come from one grouped query over
+the same filters minus the status, and the page's total is derived from them, so the queue costs
+a fixed number of queries whatever the page holds.
+
+The counts come from kept tables when the filters allow (`cases.counts`): visibility and a unit
+from `case_count`, plus a period from `case_count_day`. A free-text search is not counted at
+all (`counts_exactly`): counting every match of a substring means reading every case, so the
+console and the API show its pages without totals (a whole case code is still counted).
+Undelivered cases are read from their kept flag (`cases.undelivered`).
+
+`urgent` keeps the cases marked urgent whatever their status (combine it with "open").
 
 Text search is a case-insensitive substring match on the code, title and content. PostgreSQL's
 ILIKE folds Vietnamese capitals (Đ/đ, Ư/ư...) under a UTF-8 ctype; SQLite's LIKE folds ASCII
@@ -20,12 +29,11 @@ from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Engine, Select, event, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from cases.access import visible_cases_filter, visible_units
 from cases.clock import local_midnight, parse_day
-from cases.counts import counts_by_status
-from cases.undelivered import undelivered_case_ids
+from cases.counts import counts_by_status, counts_by_status_over_days
 from models import CLOSED_STATUSES, Case, CaseStatus, Staff
 
 OPEN_FILTER = "open"
@@ -36,6 +44,7 @@ MAX_QUERY_LENGTH = 200
 CODE_PATTERN = re.compile(r"PAKN\.\d{8}\.\d{4,}", re.IGNORECASE)
 SQLITE_LOWER = "pakn_lower"
 OPEN_STATUSES = tuple(status for status in CaseStatus if status not in CLOSED_STATUSES)
+NEWEST_FIRST = (Case.received_at.desc(), Case.id.desc())
 
 
 @dataclass(frozen=True)
@@ -51,6 +60,7 @@ class QueueFilters:
     q: str = ""
     code: str = ""  # an exact case code
     undelivered_only: bool = False
+    urgent_only: bool = False  # cases marked urgent (PAKN khẩn), in any status
 
     def without_status(self) -> QueueFilters:
         """Return the same filters for every status (for the counts per status)."""
@@ -77,6 +87,7 @@ ARG_NAMES = {
     "q": "q",
     "code": "code",
     "undelivered_only": "undelivered",
+    "urgent_only": "urgent",
 }
 
 
@@ -125,6 +136,7 @@ def filters_from_args(args: Any) -> tuple[QueueFilters, list[str]]:
         received_to=days["to"],
         q=normalise_query(args.get("q")),
         undelivered_only=args.get("undelivered") == "1",
+        urgent_only=args.get("urgent") == "1",
     )
     return filters, invalid
 
@@ -191,26 +203,73 @@ def filter_clauses(
     if filters.code:
         clauses.append(Case.code == filters.code.strip().upper())
     if filters.undelivered_only:
-        clauses.append(Case.id.in_(undelivered_case_ids()))
+        clauses.append(Case.undelivered_since.is_not(None))  # kept by cases.undelivered
+    if filters.urgent_only:
+        clauses.append(Case.urgent.is_(True))
     return clauses
 
 
 def queue_query(session: Session, staff: Staff, filters: QueueFilters, today: date) -> Select:
     """Return the query of the cases `staff` may see under `filters`, newest first."""
     return (
-        select(Case)
-        .where(*filter_clauses(session, staff, filters, today))
-        .order_by(Case.received_at.desc(), Case.id.desc())
+        select(Case).where(*filter_clauses(session, staff, filters, today)).order_by(*NEWEST_FIRST)
     )
+
+
+def queue_page(
+    session: Session, staff: Staff, filters: QueueFilters, today: date, limit: int, offset: int
+) -> list[Case]:
+    """Return the cases of one page of the queue, with their field and unit loaded.
+
+    The ids are chosen first (same filters, order, limit and offset: an index-only walk past the
+    skipped rows), then only those cases are read whole — a deep page skips index entries, not
+    thousands of joined rows.
+    """
+    ids = (
+        select(Case.id)
+        .where(*filter_clauses(session, staff, filters, today))
+        .order_by(*NEWEST_FIRST)
+        .limit(limit)
+        .offset(offset)
+    )
+    return list(
+        session.scalars(
+            select(Case)
+            .where(Case.id.in_(ids))
+            .options(joinedload(Case.field), joinedload(Case.unit))
+            .order_by(*NEWEST_FIRST)
+        )
+    )
+
+
+def counts_exactly(filters: QueueFilters) -> bool:
+    """Tell whether the queue counts its cases under `filters`: not for a free-text search."""
+    return not filters.q or bool(CODE_PATTERN.fullmatch(filters.q))
+
+
+def _kept_counts(
+    session: Session, staff: Staff, filters: QueueFilters
+) -> dict[CaseStatus, int] | None:
+    """The counts from the kept tables, when the filters are visibility, unit and period only."""
+    others = replace(filters, status="", unit_id=None, received_from=None, received_to=None)
+    if others != QueueFilters():
+        return None
+    units = visible_units(session, staff)
+    if filters.unit_id is not None:
+        units = frozenset({filters.unit_id}) if units is None else units & {filters.unit_id}
+    if filters.received_from is None and filters.received_to is None:
+        return counts_by_status(session, units)
+    # The period filter is whole local days, which is what the daily counts are kept by.
+    return counts_by_status_over_days(session, units, filters.received_from, filters.received_to)
 
 
 def status_counts(
     session: Session, staff: Staff, filters: QueueFilters, today: date
 ) -> dict[CaseStatus, int]:
     """Count the cases per status under `filters`, ignoring their status, in one grouped query."""
-    if filters.without_status() == QueueFilters():
-        # Nothing but the user's units: the kept counts answer without scanning the cases.
-        return counts_by_status(session, visible_units(session, staff))
+    kept = _kept_counts(session, staff, filters)
+    if kept is not None:  # exact, without scanning the cases
+        return kept
     clauses = filter_clauses(session, staff, filters.without_status(), today)
     rows = session.execute(select(Case.status, func.count()).where(*clauses).group_by(Case.status))
     counts = dict.fromkeys(CaseStatus, 0)

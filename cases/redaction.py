@@ -33,7 +33,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, NamedTuple
 
@@ -471,18 +471,33 @@ def _merge(spans: list[Span], text: str) -> list[Span]:
 
 def redact(text: str | None, known: Known | tuple = ()) -> str:
     """Return `text` with the personal data it contains replaced by MARKER."""
+    known = known if isinstance(known, Known) else Known(*known)
+    return _replace(
+        text,
+        lambda views: (
+            _contact_number_spans(views)
+            + _address_spans(views)
+            + _third_party_spans(views)
+            + _known_spans(views, known)
+        ),
+    )
+
+
+def mask_sender(text: str | None, known: Known) -> str:
+    """Return `text` with the sender's own values and any phone, e-mail or ID number masked.
+
+    What handlers read: third-party names and street addresses stay, since they are the matter
+    of the case (the place of the incident, the person complained about).
+    """
+    return _replace(text, lambda views: _contact_number_spans(views) + _known_spans(views, known))
+
+
+def _replace(text: str | None, find: Callable[[_Views], list[Span]]) -> str:
     if not text:
         return text or ""
-    known = known if isinstance(known, Known) else Known(*known)
     views = _Views(unicodedata.normalize("NFC", text))
-    spans = (
-        _contact_number_spans(views)
-        + _address_spans(views)
-        + _third_party_spans(views)
-        + _known_spans(views, known)
-    )
     out, cursor = [], 0
-    for start, end in _merge(spans, views.text):
+    for start, end in _merge(find(views), views.text):
         out += [views.text[cursor:start], MARKER]
         cursor = end
     out.append(views.text[cursor:])

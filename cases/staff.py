@@ -7,6 +7,7 @@ the database (`cases/throttle.py`), shared by every web process.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable
 from functools import cache
@@ -96,6 +97,15 @@ def authenticate(session: Session, username: str, password: str) -> Staff | None
     if not check_password_hash(staff.password_hash, password):
         return None
     return staff
+
+
+def credential_stamp(staff: Staff) -> str:
+    """A short digest of the account's password hash, kept in the session cookie at login.
+
+    A session whose stamp no longer matches (the password was reset or changed) is refused, so
+    a reset ends every session of the account at once without a server-side session store.
+    """
+    return hashlib.sha256(staff.password_hash.encode()).hexdigest()[:16]
 
 
 @cache

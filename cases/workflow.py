@@ -17,8 +17,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cases import access, deadlines, notifications
-from cases.clock import format_date
+from cases import access, deadlines, monitoring, notifications
+from cases.clock import format_date, format_datetime
 from models import Case, CaseEvent, CaseStatus, Staff, Unit
 
 S = CaseStatus
@@ -258,6 +258,19 @@ def _comment(session, case, staff, data, now):
     return _require_text(data, "note", "ý kiến", minimum=2)
 
 
+def _mark_urgent(session, case, staff, data, now):
+    reason = _require_text(data, "note", "lý do đánh dấu khẩn")
+    due = deadlines.mark_urgent(case, deadlines.load_calendar(session), now)
+    monitoring.announce_urgent(session, case, reason, now)
+    return f"Khẩn, hạn xử lý {format_datetime(due)}: {reason}"
+
+
+def _unmark_urgent(session, case, staff, data, now):
+    reason = _require_text(data, "note", "lý do bỏ đánh dấu khẩn")
+    deadlines.unmark_urgent(case)
+    return reason
+
+
 ANSWER_STATES = frozenset({S.ANSWER_DRAFTED, S.ANSWER_APPROVED})
 ACTIONS: dict[str, Action] = {
     a.name: a
@@ -457,8 +470,34 @@ ACTIONS: dict[str, Action] = {
             _comment,
             visible=False,
         ),
+        # An internal priority (docs/decisions.md): the citizen is not told.
+        Action(
+            "mark_urgent",
+            "Đánh dấu khẩn",
+            OPEN,
+            None,
+            frozenset({"leader", "coordinator"}),
+            True,
+            ("note",),
+            _mark_urgent,
+            visible=False,
+        ),
+        Action(
+            "unmark_urgent",
+            "Bỏ đánh dấu khẩn",
+            OPEN,
+            None,
+            frozenset({"leader", "coordinator"}),
+            True,
+            ("note",),
+            _unmark_urgent,
+            visible=False,
+        ),
     )
 }
+# Actions a unit's leader may take only once the case is transferred to the unit (a received
+# case is the coordinator's: its suggested unit may only comment).
+AFTER_TRANSFER = frozenset({"mark_urgent", "unmark_urgent"})
 
 
 def _may(staff: Staff, case: Case, action: Action, session: Session) -> bool:
@@ -467,6 +506,8 @@ def _may(staff: Staff, case: Case, action: Action, session: Session) -> bool:
         return False
     if roles & COORDINATOR:
         return True  # the focal office acts across units
+    if action.name in AFTER_TRANSFER and case.status is S.RECEIVED:
+        return False
     return not action.own_unit or access.works_on(session, staff, case)
 
 
@@ -487,6 +528,10 @@ def _applies(action: Action, case: Case, settings: Settings) -> bool:
         return not settings.coordinator_checks_answers
     if action.name == "approve_for_check":
         return settings.coordinator_checks_answers
+    if action.name == "mark_urgent":
+        return not case.urgent
+    if action.name == "unmark_urgent":
+        return case.urgent
     return True
 
 

@@ -33,7 +33,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, joinedload
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
-from cases import deadlines, workflow
+from cases import deadlines, privacy, workflow
 from cases.access import contact_for, visible_cases_filter
 from cases.api_tokens import verify_token
 from cases.clock import local_date
@@ -43,11 +43,13 @@ from cases.queue import (
     MAX_QUERY_LENGTH,
     OPEN_FILTER,
     QueueFilters,
-    queue_query,
+    counts_exactly,
+    queue_page,
     status_counts,
     total_for,
 )
-from cases.status import status_label, timeline_label
+from cases.status import status_label
+from cases.timeline import staff_label
 from cases.workflow import ACTIONS, Action, WorkflowError
 from handlers.runtime import db, dispatch_after_commit, workflow_settings
 from models import (
@@ -365,6 +367,7 @@ def queue_filters(session: Session) -> QueueFilters:
         received_to=_day_parameter("received_to"),
         q=q,
         code=request.args.get("code", "").strip(),
+        urgent_only=_bool_parameter("urgent"),
     )
 
 
@@ -396,11 +399,6 @@ def case_summary(case: Case, today: date) -> dict[str, Any]:
     }
 
 
-def _event_label(action: str) -> str:
-    known = ACTIONS.get(action)
-    return known.label if known is not None else timeline_label(action)
-
-
 def _day(value: date | None) -> str | None:
     return value.isoformat() if value is not None else None
 
@@ -423,12 +421,13 @@ def case_detail(session: Session, staff: Staff, case: Case, today: date) -> dict
         .order_by(OutboxMessage.queued_at, OutboxMessage.id)
     )
     merged_into = session.get(Case, case.merged_into_id) if case.merged_into_id else None
+    shown = privacy.staff_reader(staff, case)
     return {
         **case_summary(case, today),
-        "content": case.content,
+        "content": shown(case.content),
         "channel": case.channel,
         "location": {
-            "address": case.location_address,
+            "address": shown(case.location_address) or None,
             "latitude": _coordinate(case.latitude),
             "longitude": _coordinate(case.longitude),
         },
@@ -464,11 +463,11 @@ def case_detail(session: Session, staff: Staff, case: Case, today: date) -> dict
             {
                 "at": iso_utc(event.at),
                 "action": event.action,
-                "label": _event_label(event.action),
+                "label": staff_label(event.action),
                 "actor": event.actor,
                 "from_status": event.from_status,
                 "to_status": event.to_status,
-                "note": event.note,
+                "note": shown(event.note) or None,
                 "visible_to_citizen": event.visible_to_citizen,
             }
             for event in events
@@ -509,13 +508,13 @@ def list_cases() -> Response:
     page = _int_parameter("page", 1)
     per_page = _int_parameter("per_page", DEFAULT_PER_PAGE, MAX_PER_PAGE)
     filters = queue_filters(session)
-    total = total_for(filters.status, status_counts(session, g.staff, filters, today))
-    cases = session.scalars(
-        queue_query(session, g.staff, filters, today)
-        .options(joinedload(Case.field), joinedload(Case.unit))
-        .limit(per_page)
-        .offset((page - 1) * per_page)
+    # A free-text search is not counted (it would read every case): `total` is null.
+    total = (
+        total_for(filters.status, status_counts(session, g.staff, filters, today))
+        if counts_exactly(filters)
+        else None
     )
+    cases = queue_page(session, g.staff, filters, today, per_page, (page - 1) * per_page)
     return json_response(
         {
             "items": [case_summary(case, today) for case in cases],
@@ -531,6 +530,8 @@ def get_case(code: str) -> Response:
     case = session.scalars(_visible_case_query(code)).first()
     if case is None:
         raise case_not_found()
+    if privacy.record_contact_view(session, g.staff, case, "api_case", api_state().clock()):
+        commit()
     return json_response(case_detail(session, g.staff, case, _today()))
 
 
@@ -598,6 +599,7 @@ def perform_action(code: str, name: str) -> Response:
         raise case_not_found()
     now = api_state().clock()
     event = workflow.perform(session, case, g.staff, name, data, now, workflow_settings())
+    privacy.record_contact_view(session, g.staff, case, "api_case", now)  # the answer shows it
     commit()
     log.info(
         "API action %s on %s by staff %s: %s -> %s",

@@ -1,5 +1,5 @@
 """Flask CLI commands: `db upgrade|downgrade|check`, `worker`, `seed-demo`, `create-staff`,
-`zalo-token`, `api-token create|list|revoke`."""
+`zalo-token`, `api-token create|list|revoke`, `report`."""
 
 from __future__ import annotations
 
@@ -165,6 +165,33 @@ def api_token_revoke(token_id: int) -> None:
     click.echo(f"API token {token_id} revoked ({revoked_at:%Y-%m-%d %H:%M}Z).")
 
 
+@click.command("report")
+@click.option("--from", "start", required=True, help="First day, YYYY-MM-DD or DD/MM/YYYY.")
+@click.option("--to", "end", required=True, help="Last day, YYYY-MM-DD or DD/MM/YYYY.")
+@click.option("--format", "fmt", type=click.Choice(["xlsx", "csv"]), default="xlsx")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, writable=True))
+@with_appcontext
+def report_command(start: str, end: str, fmt: str, out: str) -> None:
+    """Write the PAKN report of a period (all units) to a file."""
+    from cases.clock import local_date
+    from cases.report_files import render
+    from cases.reports import ALL_UNITS, PeriodError, compute, note_for, parse_period
+    from models import utcnow
+
+    now = utcnow()
+    today = local_date(now)
+    try:
+        period = parse_period({"kind": "custom", "from": start, "to": end}, today)
+    except PeriodError as error:
+        raise click.ClickException(str(error)) from None
+    with get_runtime().sessions() as session, session.begin():
+        figures = compute(session, period, None, today)
+        note = note_for(session, period)
+        content = render(figures, ALL_UNITS, note.text if note else "", now, fmt)
+    Path(out).write_bytes(content)
+    click.echo(f"Đã ghi báo cáo {period.label} ({period.dates}) vào {out}.")
+
+
 @click.command("worker")
 @with_appcontext
 def worker_command() -> None:
@@ -183,5 +210,6 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(create_staff_command)
     app.cli.add_command(worker_command)
+    app.cli.add_command(report_command)
     app.cli.add_command(zalo_token_command)
     app.cli.add_command(api_token_cli)

@@ -14,6 +14,7 @@ downloads; `console_zalo` the OA connection; `admin` the organisation's settings
 from __future__ import annotations
 
 import functools
+import hmac
 import logging
 import math
 import re
@@ -37,7 +38,6 @@ from flask import (
 )
 from flask.blueprints import BlueprintSetupState
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload
 from werkzeug.exceptions import Forbidden, NotFound, RequestEntityTooLarge
 
 from bot.zalo.tokens import ROW_ID as TOKEN_ROW_ID
@@ -52,13 +52,14 @@ from cases.queue import (
     OPEN_FILTER,
     OPEN_STATUSES,
     QueueFilters,
+    counts_exactly,
     filters_from_args,
-    queue_query,
+    queue_page,
     register_sqlite_functions,
     status_counts,
     total_for,
 )
-from cases.staff import authenticate
+from cases.staff import authenticate, credential_stamp
 from cases.status import kind_label, status_label
 from cases.throttle import FailureThrottle
 from cases.undelivered import undelivered
@@ -72,6 +73,7 @@ PAGE_SIZE = 50
 LOGIN_LIFETIME = timedelta(hours=12)
 SESSION_STAFF_ID = "staff_id"
 SESSION_LOGIN_AT = "login_at"
+SESSION_STAMP = "stamp"  # cases.staff.credential_stamp at login
 
 ROLE_LABELS = {
     "admin": "Quản trị hệ thống",
@@ -101,6 +103,7 @@ LOGIN_LOCKED = (
     "Vui lòng thử lại sau {until}."
 )
 INVALID_DATE = "Ngày không hợp lệ (dd/mm/yyyy); bộ lọc này không được áp dụng."
+NOT_COUNTED = "Không đếm tổng số khi tìm theo nội dung."
 
 ADMIN_ROLE = "admin"
 NOTICES_SHOWN = 5
@@ -251,6 +254,8 @@ def current_staff() -> Staff | None:
     staff = db().get(Staff, staff_id)
     if staff is None or not staff.active:
         return None
+    if not hmac.compare_digest(str(session.get(SESSION_STAMP, "")), credential_stamp(staff)):
+        return None  # the password changed since this session logged in
     return staff
 
 
@@ -334,6 +339,7 @@ def login():
     session.clear()
     session[SESSION_STAFF_ID] = staff.id
     session[SESSION_LOGIN_AT] = int(now().timestamp())
+    session[SESSION_STAMP] = credential_stamp(staff)
     log.info("console login: staff_id=%s", staff.id)
     return redirect(_safe_next(next_url))
 
@@ -393,24 +399,26 @@ class StatusChip:
 
     value: str
     label: str
-    count: int
+    count: int | None  # None: not counted (a free-text search)
     current: bool
 
 
-def status_chips(filters: QueueFilters, counts: dict[CaseStatus, int]) -> list[StatusChip]:
-    """The "all", "open" and per-status counts shown above the queue."""
+def status_chips(filters: QueueFilters, counts: dict[CaseStatus, int] | None) -> list[StatusChip]:
+    """The "all", "open" and per-status counts shown above the queue (None: not counted)."""
+
+    def count(status: str) -> int | None:
+        return total_for(status, counts) if counts is not None else None
+
     chips = [
-        StatusChip("", "Tất cả", total_for("", counts), filters.status == ""),
-        StatusChip(
-            OPEN_FILTER,
-            "Chưa kết thúc",
-            total_for(OPEN_FILTER, counts),
-            filters.status == OPEN_FILTER,
-        ),
+        StatusChip("", "Tất cả", count(""), filters.status == ""),
+        StatusChip(OPEN_FILTER, "Chưa kết thúc", count(OPEN_FILTER), filters.status == OPEN_FILTER),
     ]
     chips += [
         StatusChip(
-            member.value, staff_status_label(member), counts[member], filters.status == member.value
+            member.value,
+            staff_status_label(member),
+            count(member.value),
+            filters.status == member.value,
         )
         for member in CaseStatus
     ]
@@ -425,17 +433,24 @@ def index():
     staff: Staff = g.staff
     filters, invalid_dates = filters_from_args(request.args)
     page = _page_number(request.args.get("page"))
-    counts = status_counts(session_, staff, filters, today())
-    total = total_for(filters.status, counts)
-    pages = max(1, math.ceil(total / PAGE_SIZE))
-    cases = []
-    if total and page <= pages:
-        cases = session_.scalars(
-            queue_query(session_, staff, filters, today())
-            .options(joinedload(Case.field), joinedload(Case.unit))
-            .limit(PAGE_SIZE)
-            .offset((page - 1) * PAGE_SIZE)
-        ).all()
+    offset = (page - 1) * PAGE_SIZE
+    counts: dict[CaseStatus, int] | None = None
+    total: int | None = None
+    pages: int | None = None
+    cases: list[Case] = []
+    if counts_exactly(filters):
+        counts = status_counts(session_, staff, filters, today())
+        total = total_for(filters.status, counts)
+        pages = max(1, math.ceil(total / PAGE_SIZE))
+        if total and page <= pages:
+            cases = queue_page(session_, staff, filters, today(), PAGE_SIZE, offset)
+        has_next = page < pages
+    else:
+        # A free-text search is not counted (that reads every case); one case more than a
+        # page tells whether there is a next page.
+        cases = queue_page(session_, staff, filters, today(), PAGE_SIZE + 1, offset)
+        has_next = len(cases) > PAGE_SIZE
+        cases = cases[:PAGE_SIZE]
     notices = [
         notice_view(notice.title, notice.body, notice.created_at)
         for notice in notices_for(session_, staff.role_set, staff.unit_id, NOTICES_SHOWN)
@@ -449,6 +464,8 @@ def index():
         total=total,
         page=page,
         pages=pages,
+        has_next=has_next,
+        not_counted_message=NOT_COUNTED,
         filters=filters,
         args=args,
         chips=status_chips(filters, counts),

@@ -27,8 +27,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 from werkzeug.datastructures import FileStorage, MultiDict
 
+from cases import deadlines, privacy, workflow
 from cases import templates as response_templates
-from cases import workflow
 from cases.access import (
     can_see,
     can_see_contact,
@@ -37,6 +37,7 @@ from cases.access import (
     visible_cases_filter,
 )
 from cases.files import FileRejectedError, store_answer_file
+from cases.timeline import STAFF_LABELS
 from cases.undelivered import undelivered
 from handlers import console_transcript
 from handlers.console import console_blueprint, login_required, now, staff_status_label
@@ -52,6 +53,7 @@ ATTACHMENT_STATE_LABELS = {
     AttachmentState.PENDING: "Đang tải về",
     AttachmentState.STORED: "Đã lưu",
     AttachmentState.FAILED: "Không tải được",
+    AttachmentState.REMOVED: "Đã xóa cùng dữ liệu cá nhân",
 }
 MEDIA_TYPE_LABELS = {"image": "Ảnh", "file": "Tệp"}
 CHANNEL_LABELS = {
@@ -63,15 +65,6 @@ CHANNEL_LABELS = {
     "web": "Cổng thông tin",
 }
 ACTOR_LABELS = {"citizen": "Người gửi", "system": "Hệ thống"}
-# Timeline entries written outside the workflow; workflow actions read as their button.
-ACTION_LABELS = {
-    "received": "Tiếp nhận phản ánh, kiến nghị",
-    "citizen_info": "Người gửi bổ sung thông tin",
-    "info_received": "Người gửi đã bổ sung thông tin, tiếp tục xử lý",
-    "informed_offline": "Đã thông báo cho người dân (ngoài Zalo)",
-    "reopen_requested": "Người gửi đề nghị xem xét lại",
-    **{name: action.label for name, action in workflow.ACTIONS.items()},
-}
 
 
 @dataclass(frozen=True)
@@ -98,6 +91,13 @@ NOTES: dict[str, NoteSpec | None] = {
     "progress": NoteSpec("Nội dung cập nhật tiến độ", True, TO_CITIZEN),
     "extend": NoteSpec("Lý do gia hạn", True, TO_CITIZEN),
     "comment": NoteSpec("Ý kiến nội bộ", True, INTERNAL),
+    "mark_urgent": NoteSpec(
+        "Lý do đánh dấu khẩn",
+        True,
+        INTERNAL + " Hạn xử lý khẩn tính theo giờ làm việc từ lúc đánh dấu; "
+        "cán bộ phải xử lý được thông báo ngay.",
+    ),
+    "unmark_urgent": NoteSpec("Lý do bỏ đánh dấu khẩn", True, INTERNAL),
 }
 # The form fields actions read: every input an action needs, and the optional note.
 FORM_KEYS = tuple(sorted({need for a in workflow.ACTIONS.values() for need in a.needs} | {"note"}))
@@ -275,6 +275,7 @@ def render_case(
     units = session.scalars(
         select(Unit).where(Unit.active.is_(True)).order_by(Unit.sort_order, Unit.name)
     ).all()
+    viewed = privacy.record_contact_view(session, staff, case, "console_case", now())
     page = render_template(
         "console/case.html",
         case=case,
@@ -288,7 +289,7 @@ def render_case(
         link_url=console_transcript.safe_link,
         attachment_url=attachment_url,
         status_words=_status_words,
-        action_labels=ACTION_LABELS,
+        action_labels=STAFF_LABELS,
         channel_label=CHANNEL_LABELS.get(case.channel, case.channel),
         attachment_states=ATTACHMENT_STATE_LABELS,
         media_types=MEDIA_TYPE_LABELS,
@@ -300,7 +301,12 @@ def render_case(
         error=error,
         max_file_mb=current_app.config["ANSWER_FILE_MAX_BYTES"] // (1024 * 1024),
         max_extension_days=MAX_EXTENSION_DAYS,
+        urgent_overdue=deadlines.is_urgent_overdue(case, now()),
+        shown=privacy.staff_reader(staff, case),
+        contact_views=privacy.contact_views(session, case) if reveal else None,
     )
+    if viewed:
+        session.commit()  # the log of who saw the contact data (a refused action rolled back)
     return page, status
 
 

@@ -16,6 +16,7 @@ from flask import g, render_template
 from bot.staff_link import VALID_FOR, issue_link_code
 from cases.monitoring import UnitFigures, unit_figures
 from cases.queue import DUE_OVERDUE
+from cases.urging import last_urged
 from handlers.console import console_blueprint, login_required, now, today
 from handlers.console_intake import coordinator_required
 from handlers.runtime import db
@@ -64,6 +65,7 @@ def figures():
         percent=on_time_percent,
         overdue=DUE_OVERDUE,
         today=today(),
+        last_urged=last_urged(db()),
     )
 
 

@@ -147,9 +147,11 @@ def _schemas() -> dict[str, Any]:
                 "page": {"type": "integer", "minimum": 1},
                 "per_page": {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE},
                 "total": {
-                    "type": "integer",
+                    "type": ["integer", "null"],
                     "minimum": 0,
-                    "description": "Cases matching the filters, all pages.",
+                    "description": "Cases matching the filters, all pages. null for a search "
+                    "by words (`q` other than a whole case code): such a search is not counted; "
+                    "the last page is the first with fewer than `per_page` items.",
                 },
             }
         ),
@@ -308,13 +310,20 @@ LIST_PARAMETERS = [
         BOOLEAN,
         f"true: only open cases, clock not paused, due today or within {DUE_SOON_DAYS} days.",
     ),
+    _query(
+        "urgent",
+        BOOLEAN,
+        "true: only cases marked urgent (deadlines.urgent), in any status; add status=open "
+        "for those still open.",
+    ),
     _query("received_from", DATE, "Received on or after this day (Asia/Ho_Chi_Minh)."),
     _query("received_to", DATE, "Received on or before this day (Asia/Ho_Chi_Minh)."),
     _query("code", STRING, "Exactly this case code."),
     _query(
         "q",
         {"type": "string", "maxLength": MAX_QUERY_LENGTH},
-        "Words in the title or content (case-insensitive).",
+        "Words in the code, title or content (case-insensitive). Not counted: "
+        "`paging.total` is null, unless `q` is a whole case code.",
     ),
     _query("page", {"type": "integer", "minimum": 1, "default": 1}, "The page, from 1."),
     _query(

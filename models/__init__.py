@@ -17,9 +17,12 @@ from .case import (
 from .citizen import Citizen, Conversation
 from .deadline import CalendarException, DeadlinePolicy
 from .event import EventStatus, InboundEvent
+from .faq import Faq
 from .notice import StaffNotice
 from .org import Field, ResponseTemplate, Staff, Unit
 from .outbox import HoldReason, MessageKind, OutboxMessage, OutboxState
+from .privacy import ContactAccess, ErasureTrigger, PersonalDataErasure
+from .report import GeneratedReport, ReportNote
 from .sandbox import SandboxFault, SandboxMedia, SandboxRecord, SandboxToken, SandboxUser
 from .token import RateBucket, TokenStatus, ZaloToken
 from .worker import WorkerHeartbeat
@@ -39,18 +42,24 @@ __all__ = [
     "CaseEvent",
     "CaseKind",
     "CaseStatus",
+    "ContactAccess",
     "Citizen",
     "Conversation",
     "DeadlinePolicy",
+    "ErasureTrigger",
     "EventStatus",
+    "Faq",
     "Field",
+    "GeneratedReport",
     "HoldReason",
     "InboundEvent",
     "MessageKind",
     "OutboxMessage",
     "OutboxState",
+    "PersonalDataErasure",
     "PublicLookup",
     "RateBucket",
+    "ReportNote",
     "ResponseTemplate",
     "SandboxFault",
     "SandboxMedia",

@@ -44,10 +44,18 @@ class Case(Base):
 
     __tablename__ = "pakn_case"
     # The queue reads pages newest first (a B-tree reads backwards just as fast), within the
-    # user's units and a status (cases/queue.py).
+    # user's units and a status (cases/queue.py). The status carried in the received-order
+    # indexes lets PostgreSQL count a period per status from the index alone (INCLUDE is
+    # PostgreSQL's; SQLite builds them without it).
     __table_args__ = (
-        Index("ix_pakn_case_received", "received_at", "id"),
-        Index("ix_pakn_case_unit_received", "unit_id", "received_at", "id"),
+        Index("ix_pakn_case_received", "received_at", "id", postgresql_include=["status"]),
+        Index(
+            "ix_pakn_case_unit_received",
+            "unit_id",
+            "received_at",
+            "id",
+            postgresql_include=["status"],
+        ),
         Index("ix_pakn_case_status_received", "status", "received_at", "id"),
         Index("ix_pakn_case_unit_status", "unit_id", "status"),
         Index("ix_pakn_case_field_status", "field_id", "unit_id", "status"),
@@ -62,6 +70,38 @@ class Case(Base):
                 "paused_at IS NULL AND status IN ('received', 'transferred', 'processing', "
                 "'awaiting_info', 'answer_drafted', 'answer_approved', 'escalated')"
             ),
+        ),
+        # The few cases with a message that has not reached the citizen (the queue's
+        # "undelivered" filter and its counts), newest first.
+        Index(
+            "ix_pakn_case_undelivered",
+            "received_at",
+            "id",
+            postgresql_include=["status", "unit_id"],
+            postgresql_where=text("undelivered_since IS NOT NULL"),
+            sqlite_where=text("undelivered_since IS NOT NULL"),
+        ),
+        # Reports count answers by the day they were given (cases/reports.py).
+        Index(
+            "ix_pakn_case_answered",
+            "answered_at",
+            postgresql_where=text("answered_at IS NOT NULL"),
+            sqlite_where=text("answered_at IS NOT NULL"),
+        ),
+        # The deadline scan finds late urgent cases among the few marked urgent.
+        Index(
+            "ix_pakn_case_urgent_due",
+            "urgent_due_at",
+            postgresql_where=text("urgent"),
+            sqlite_where=text("urgent"),
+        ),
+        # The retention job walks closed cases, oldest last change first (cases/privacy.py).
+        Index(
+            "ix_pakn_case_closed_updated",
+            "updated_at",
+            "id",
+            postgresql_where=text("status IN ('rejected', 'answered', 'published', 'merged')"),
+            sqlite_where=text("status IN ('rejected', 'answered', 'published', 'merged')"),
         ),
     )
 
@@ -97,6 +137,9 @@ class Case(Base):
     paused_days: Mapped[int] = mapped_column(default=0)
     extended_days: Mapped[int] = mapped_column(default=0)
     last_progress_at: Mapped[datetime | None]
+    # Since when a message of the case has not reached the citizen (held, or failed and not
+    # made good by a later one); None when everything did. Kept by `cases.undelivered`.
+    undelivered_since: Mapped[datetime | None]
     # The published version (None: the automatically redacted text is published). The
     # originals above are kept untouched.
     public_title: Mapped[str | None] = mapped_column(String(200))
@@ -137,6 +180,7 @@ class AttachmentState(enum.StrEnum):
     PENDING = "pending"
     STORED = "stored"
     FAILED = "failed"
+    REMOVED = "removed"  # the file was deleted with the sender's personal data (cases/privacy.py)
 
 
 class CaseAttachment(Base):
@@ -214,6 +258,21 @@ class CaseCount(Base):
 
     __tablename__ = "case_count"
 
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), primary_key=True)
+    status: Mapped[str] = mapped_column(String(32), primary_key=True)
+    n: Mapped[int] = mapped_column(default=0)
+
+
+class CaseCountByDay(Base):
+    """How many cases each unit received on each local day, per status, kept by `cases.counts`.
+
+    The queue's counts per status over a period (whole days in Asia/Ho_Chi_Minh) add up these
+    rows instead of scanning the cases. Not to be confused with `CaseDayCounter` (case codes).
+    """
+
+    __tablename__ = "case_count_day"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)  # local day of receipt
     unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), primary_key=True)
     status: Mapped[str] = mapped_column(String(32), primary_key=True)
     n: Mapped[int] = mapped_column(default=0)

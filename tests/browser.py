@@ -3,10 +3,15 @@
 The server binds a free 127.0.0.1 port before the app exists (the app's PUBLIC_BASE_URL must name
 that port), then serves the app once it is plugged in. Chromium is Debian's (`/usr/bin/chromium`,
 driven by Playwright); without it the tests are skipped with a message saying how to install it.
+
+Also here: a sandbox app served with its seed data (`serve_sandbox`), pages in browser contexts
+of their own (`open_pages`), the chat simulator as a citizen uses it, the staff console as staff
+use it (`log_in`, `act`), and where screenshots for the docs go (`screenshot_dir`).
 """
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -33,6 +38,10 @@ LAUNCH_ARGS = [
 ]
 # How long a Playwright wait (an action or an `expect`) may take before the test fails.
 TIMEOUT_MS = 15_000
+# A phone-sized window for the citizen's chat; staff use a desktop browser.
+PHONE = {"width": 430, "height": 860}
+DESKTOP = {"width": 1280, "height": 900}
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 
 
 def require_chromium() -> None:
@@ -121,6 +130,70 @@ def chromium() -> Iterator[Any]:
             browser.close()
 
 
+@contextmanager
+def serve_sandbox(build: Callable[..., Any], seed: Callable[[Any], None]) -> Iterator[tuple]:
+    """Build a sandbox app with `build`, seed it with `seed(session)`, serve it on a live port.
+
+    Yields `(app, server)`. Replies the web process sends in a thread (as in production) reach
+    the sandbox before the server stops.
+    """
+    require_chromium()
+    with live_server() as server:
+        app = build(ZALO_APP_ID=None, PUBLIC_BASE_URL=server.url, DISPATCH_AFTER_COMMIT="thread")
+        with get_runtime(app).sessions() as session, session.begin():
+            seed(session)
+        server.serve(app)
+        try:
+            yield app, server
+        finally:
+            get_runtime(app).executor.shutdown(wait=True)
+
+
+@contextmanager
+def open_pages(browser: Any, base_url: str) -> Iterator[Callable[[dict[str, int]], Any]]:
+    """Open pages with a viewport, each in a browser context of its own (one per person).
+
+    Every context opened is closed on exit.
+    """
+    contexts: list[Any] = []
+
+    def open_page(viewport: dict[str, int]) -> Any:
+        context = browser.new_context(base_url=base_url, viewport=viewport, locale="vi-VN")
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(TIMEOUT_MS)
+        return page
+
+    try:
+        yield open_page
+    finally:
+        for context in contexts:
+            context.close()
+
+
+def saving_screenshots() -> bool:
+    """Tell whether this run writes the docs' screenshots (SAVE_SCREENSHOTS=1)."""
+    return os.environ.get("SAVE_SCREENSHOTS") == "1"
+
+
+def screenshot_dir(fallback: Path, *parts: str) -> Path:
+    """Where screenshots for the docs go: docs/screenshots/<parts> when SAVE_SCREENSHOTS=1, else
+    `fallback` (the test's own temporary folder). The folder exists on return."""
+    folder = SCREENSHOTS.joinpath(*parts) if saving_screenshots() else fallback
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def compact_png(path: Path) -> None:
+    """Save a screenshot again with a 256-colour palette: a console page looks the same and the
+    file is a third of the size, which matters for PNGs kept in the repository."""
+    from PIL import Image
+
+    with Image.open(path) as image:
+        palette = image.convert("RGB").quantize(colors=256, dither=Image.Dither.NONE)
+    palette.save(path, optimize=True)
+
+
 # --- the chat simulator, as a citizen uses it ---------------------------------------------
 
 
@@ -164,3 +237,72 @@ def open_simulator(page) -> str:
     tab = page.get_by_role("tab").first
     expect_()(tab).to_have_attribute("aria-selected", "true")
     return tab.get_attribute("data-user-id")
+
+
+# --- the staff console, as staff use it ---------------------------------------------------
+
+
+def log_in(
+    page,
+    path: str,
+    username: str,
+    password: str,
+    full_name: str,
+    before_submit: Callable[[], None] | None = None,
+) -> None:
+    """Open a console `path`, log in on the form it sends us to, and land back on `path`.
+
+    `before_submit` is called once the form is filled (a screenshot, say).
+    """
+    page.goto(path)
+    expect_()(page.get_by_role("heading", name="Đăng nhập dành cho cán bộ")).to_be_visible()
+    page.get_by_label("Tên đăng nhập").fill(username)
+    page.get_by_label("Mật khẩu").fill(password)
+    if before_submit is not None:
+        before_submit()
+    page.get_by_role("button", name="Đăng nhập", exact=True).click()
+    expect_()(page.locator(".console-user")).to_contain_text(full_name)
+
+
+def action_box(page, name: str):
+    """The opened form of action `name` on the case page (a Playwright locator)."""
+    box = page.locator(f"#thao-tac-{name}")
+    if box.get_attribute("open") is None:
+        box.locator("summary").click()
+    return box
+
+
+def act(
+    page,
+    name: str,
+    label: str,
+    fill: Callable[[Any], None] | None = None,
+    done: str | None = None,
+    before_submit: Callable[[Any], None] | None = None,
+) -> None:
+    """Open the form of action `name` on the case page, fill it, submit it, see it done.
+
+    `done` is the confirmation the page shows; by default the one for `label`. `before_submit`
+    is called with the action's box once the form is filled (a screenshot, say).
+    """
+    box = action_box(page, name)
+    if fill is not None:
+        fill(box)
+    if before_submit is not None:
+        before_submit(box)
+    box.locator("form").get_by_role("button", name=label, exact=True).click()
+    if done is None:
+        done = "Đã lưu dự thảo trả lời." if name == "draft_answer" else f"Đã thực hiện “{label}”."
+    expect_()(page.get_by_role("status")).to_have_text(done)
+
+
+def case_status(page):
+    """The status shown under the case's title."""
+    return page.locator(".case-code .status")
+
+
+def timeline_entry(page, what: str):
+    """The entries of the case's timeline that read `what`."""
+    return page.locator("ol.timeline > li").filter(
+        has=page.locator(".timeline-head strong", has_text=what)
+    )

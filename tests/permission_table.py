@@ -13,7 +13,8 @@ Reading a row:
   cell's case, "attachment" a stored file of that case ("foreign_attachment": of a case of a
   unit outside the actor's scope), "unit", "staff", "field" and "template" a row made fresh for
   the cell ("field_policy": a fresh field with a deadline policy of its own; "calendar_day": a
-  fresh calendar exception); anything else is used as it stands (an action's name).
+  fresh calendar exception; "faq": a fresh FAQ entry); anything else is used as it stands (an
+  action's name).
 - `query` and `body` values may hold `{code}` (the cell's case), `{uniq}` (a value unique to the
   cell), `{unit:CODE}` and `{field:CODE}` (that row's id, an integer in API bodies),
   `{target_code}` (another open case) and `{workday}` (a working day no calendar exception has).
@@ -190,6 +191,18 @@ def only(role: str, success: Expect) -> dict[str, ExpectPair]:
     }
 
 
+def case_staff(success: Expect) -> dict[str, ExpectPair]:
+    """A console page for staff with a case role (coordinator, handler, leader): `success` for
+    them, 403 for administrators without one."""
+    return {
+        "anonymous": LOGIN,
+        **{
+            actor.name: success if actor.roles & {"coordinator", "handler", "leader"} else 403
+            for actor in STAFF_ACTORS
+        },
+    }
+
+
 def admin_only(success: Expect) -> dict[str, ExpectPair]:
     """An administrator's console page: `success` for administrators, 403 for other staff."""
     return only("admin", success)
@@ -236,7 +249,8 @@ class Row:
     case: Mapping[str, Any] = field(default_factory=dict)
     events: tuple[str, ...] = ()  # citizen-visible timeline entries the case starts with
     config: Mapping[str, Any] = field(default_factory=dict)
-    # "case", "cases", "units", "staff", "fields", "templates", "tokens", "policies", "calendar"
+    # "case", "cases", "units", "staff", "fields", "templates", "tokens", "policies", "calendar",
+    # "faqs"
     changes: str | None = None
     shows: str = ""  # "", "summary" or "detail"
     to: str | None = None
@@ -351,6 +365,17 @@ ACTION_SPECS: tuple[ActionSpec, ...] = (
         {"note": "Đã kiểm tra hiện trường, đang lập biên bản."},
     ),
     ActionSpec("comment", CASE_WORKERS, S.PROCESSING, {"note": "Ghi chú nội bộ"}),
+    # Coordinators on any case; a unit's leader on their unit's (a ward's, for a district).
+    ActionSpec(
+        "mark_urgent", LEADER_OR_COORDINATOR, S.PROCESSING, {"note": "Nguy cơ sập công trình"}
+    ),
+    ActionSpec(
+        "unmark_urgent",
+        LEADER_OR_COORDINATOR,
+        S.PROCESSING,
+        {"note": "Đã chằng chống tạm thời"},
+        case={"urgent": True},
+    ),
 )
 
 CASE = {"code": "case"}
@@ -366,6 +391,7 @@ POLICY_FORM = {
     "urgent_handle_hours": "4",
 }
 TEMPLATE_FORM = {"action": "progress", "field_id": "", "body": "PAKN {ma_pakn} đang được xử lý."}
+FAQ_FORM = {"answer": "Gửi PAKN qua Zalo hoàn toàn miễn phí.", "keywords": "lệ phí, mất phí"}
 
 CONSOLE_ROWS: tuple[Row, ...] = (
     # Login and logout
@@ -436,7 +462,77 @@ CONSOLE_ROWS: tuple[Row, ...] = (
     ),
     # The coordinators' figures, and every staff member's own account page
     Row("GET", "/admin/figures", only("coordinator", 200)),
+    # Urging a late unit from the figures: a fresh unit has no overdue case, so a coordinator's
+    # urge is refused there (409) after the permission check; tests/test_urge.py urges for real.
+    Row(
+        "GET",
+        "/admin/figures/units/<int:unit_id>/urge",
+        only("coordinator", 200),
+        {"unit_id": "unit"},
+    ),
+    Row(
+        "POST",
+        "/admin/figures/units/<int:unit_id>/urge",
+        only("coordinator", 409),
+        {"unit_id": "unit"},
+        body={"message": "Đề nghị đơn vị khẩn trương trả lời các PAKN quá hạn {uniq}."},
+    ),
+    # The public version of an answered or published case: coordinators only
+    Row(
+        "GET",
+        "/admin/cases/<code>/public",
+        acting(COORDINATOR, 200, LOGIN),
+        CASE,
+        state=S.ANSWERED,
+        case=DRAFTED,
+    ),
+    Row(
+        "POST",
+        "/admin/cases/<code>/public",
+        acting(COORDINATOR, 302, LOGIN),
+        CASE,
+        body={
+            "title": "Công trình lấn chiếm vỉa hè {uniq}",
+            "content": "Người dân phản ánh công trình xây dựng lấn chiếm vỉa hè.",
+            "answer": ANSWER,
+        },
+        state=S.ANSWERED,
+        case=DRAFTED,
+        changes="case",
+        to="/admin/cases/",
+    ),
+    Row(
+        "POST",
+        "/admin/cases/<code>/public/reset",
+        acting(COORDINATOR, 302, LOGIN),
+        CASE,
+        state=S.PUBLISHED,
+        case={**DRAFTED, "public_title": "Tiêu đề do cán bộ sửa"},
+        changes="case",
+        to="/admin/cases/",
+    ),
     Row("GET", "/admin/me", everyone(200, anonymous=LOGIN)),
+    # Reports: the dashboard and its downloads for case staff (their own units' figures); the
+    # period's notes, archived copies and the stored (all-units) files for coordinators. No
+    # stored report exists in the matrix, so a coordinator's download is a 404 there. The
+    # export is checked as CSV (text the matrix can search for contact data; the Excel file is
+    # the same route and is searched in tests/test_reports.py).
+    Row("GET", "/admin/reports", case_staff(200)),
+    Row("GET", "/admin/reports/export", case_staff(200), query={"format": "csv"}),
+    Row(
+        "POST",
+        "/admin/reports/note",
+        only("coordinator", 302),
+        body={"text": "Khó khăn {uniq}"},
+        to="/admin/reports",
+    ),
+    Row("POST", "/admin/reports/archive", only("coordinator", 302), to="/admin/reports"),
+    Row(
+        "GET",
+        "/admin/reports/files/<int:report_id>",
+        only("coordinator", 404),
+        {"report_id": "999999"},
+    ),
     Row("POST", "/admin/me/link-code", everyone(200, anonymous=LOGIN), changes="staff"),
     # The Zalo OA connection
     Row("GET", "/admin/zalo", admin_only(200)),
@@ -578,6 +674,34 @@ CONSOLE_ROWS: tuple[Row, ...] = (
         {"field_id": "field_policy"},
         changes="policies",
         to="/admin/deadlines",
+    ),
+    # Frequently asked questions (the bot's answers)
+    Row("GET", "/admin/faq", admin_only(200)),
+    Row(
+        "POST",
+        "/admin/faq",
+        admin_only(302),
+        body={"question": "Câu hỏi {uniq}?", **FAQ_FORM},
+        changes="faqs",
+        to="/admin/faq",
+    ),
+    Row("GET", "/admin/faq/<int:faq_id>", admin_only(200), {"faq_id": "faq"}),
+    Row(
+        "POST",
+        "/admin/faq/<int:faq_id>",
+        admin_only(302),
+        {"faq_id": "faq"},
+        body={"question": "Câu hỏi đổi {uniq}?", "active": "1", **FAQ_FORM},
+        changes="faqs",
+        to="/admin/faq",
+    ),
+    Row(
+        "POST",
+        "/admin/faq/<int:faq_id>/delete",
+        admin_only(302),
+        {"faq_id": "faq"},
+        changes="faqs",
+        to="/admin/faq",
     ),
     # The working calendar
     Row("GET", "/admin/calendar", admin_only(200)),

@@ -277,7 +277,7 @@ def test_a_case_in_full_for_the_coordinator(api, world):
         {
             "at": "2026-11-27T03:00:00Z",
             "action": "received",
-            "label": "Đã tiếp nhận",
+            "label": "Tiếp nhận phản ánh, kiến nghị",  # as the console's timeline reads
             "actor": "citizen",
             "from_status": None,
             "to_status": "received",
@@ -293,6 +293,7 @@ def test_a_case_in_full_for_the_coordinator(api, world):
         "escalate",
         "merge",
         "comment",
+        "mark_urgent",
     ]
 
 
@@ -380,7 +381,14 @@ def test_an_action_moves_the_case_and_queues_the_citizens_message(api, world, za
         }
     ]
     assert body["messages"][0]["sent_at"]
-    assert body["allowed_actions"] == ["escalate", "merge", "extend", "progress", "comment"]
+    assert body["allowed_actions"] == [
+        "escalate",
+        "merge",
+        "extend",
+        "progress",
+        "comment",
+        "mark_urgent",
+    ]
 
     # The handler of that unit takes it; an action without inputs needs no body at all.
     accepted = api.post(f"/api/v1/cases/{code}/actions/accept", "canbo.sxd")

@@ -26,9 +26,8 @@ from tests.browser import (
     chromium,
     expect_,
     field_number,
-    live_server,
     open_simulator,
-    require_chromium,
+    serve_sandbox,
     tap,
     type_text,
 )
@@ -45,15 +44,8 @@ def browser() -> Iterator[Any]:
 @pytest.fixture
 def served(make_app):
     """A sandbox app with reference data, served on a live 127.0.0.1 port."""
-    require_chromium()
-    with live_server() as server:
-        app = make_app(ZALO_APP_ID=None, PUBLIC_BASE_URL=server.url, DISPATCH_AFTER_COMMIT="thread")
-        with get_runtime(app).sessions() as session, session.begin():
-            seed_reference_data(session)
-        server.serve(app)
-        yield app, server
-        # Let replies already handed to the dispatcher reach the sandbox before the server stops.
-        get_runtime(app).executor.shutdown(wait=True)
+    with serve_sandbox(make_app, seed_reference_data) as served:
+        yield served
 
 
 @pytest.fixture

@@ -17,10 +17,8 @@ docs/screenshots/console-case.png and docs/screenshots/simulator-answer.png.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,24 +26,24 @@ import pytest
 from bot import texts
 from cases.demo import seed_demo
 from cases.notifications import TEXTS
-from handlers.runtime import get_runtime
 from tests.browser import (
-    TIMEOUT_MS,
+    DESKTOP,
+    PHONE,
+    act,
     bot_bubble,
+    case_status,
     chromium,
     expect_,
     field_number,
-    live_server,
+    log_in,
+    open_pages,
     open_simulator,
-    require_chromium,
+    screenshot_dir,
+    serve_sandbox,
     tap,
+    timeline_entry,
     type_text,
 )
-
-SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
-# A phone-sized window for the citizen's chat; staff use a desktop browser.
-PHONE = {"width": 430, "height": 860}
-DESKTOP = {"width": 1280, "height": 900}
 
 TITLE = "Công trình xây dựng thi công ban đêm gây ồn"
 CONTENT = (
@@ -65,68 +63,16 @@ ANSWER = (
 @pytest.fixture
 def served(make_app):
     """A sandbox app with the demo city and its staff accounts, served on a live port."""
-    require_chromium()
-    with live_server() as server:
-        app = make_app(ZALO_APP_ID=None, PUBLIC_BASE_URL=server.url, DISPATCH_AFTER_COMMIT="thread")
-        with get_runtime(app).sessions() as session, session.begin():
-            seed_demo(session)
-        server.serve(app)
-        yield app, server
-        # Let replies already handed to the dispatcher reach the sandbox before the server stops.
-        get_runtime(app).executor.shutdown(wait=True)
+    with serve_sandbox(make_app, seed_demo) as served:
+        yield served
 
 
 @pytest.fixture
 def new_page(served) -> Iterator[Callable[..., Any]]:
     """Open a page in a browser context of its own (one per person); all closed at the end."""
     _app, server = served
-    contexts: list[Any] = []
-    with chromium() as browser:
-
-        def open_page(viewport: dict[str, int]) -> Any:
-            context = browser.new_context(base_url=server.url, viewport=viewport, locale="vi-VN")
-            contexts.append(context)
-            page = context.new_page()
-            page.set_default_timeout(TIMEOUT_MS)
-            return page
-
+    with chromium() as browser, open_pages(browser, server.url) as open_page:
         yield open_page
-        for context in contexts:
-            context.close()
-
-
-def log_in(page, path: str, username: str, password: str, full_name: str) -> None:
-    """Open a console `path`, log in on the form it sends us to, and land back on `path`."""
-    page.goto(path)
-    expect_()(page.get_by_role("heading", name="Đăng nhập dành cho cán bộ")).to_be_visible()
-    page.get_by_label("Tên đăng nhập").fill(username)
-    page.get_by_label("Mật khẩu").fill(password)
-    page.get_by_role("button", name="Đăng nhập", exact=True).click()
-    expect_()(page.locator(".console-user")).to_contain_text(full_name)
-
-
-def act(page, name: str, label: str, fill: Callable[[Any], None] | None = None) -> None:
-    """Open the form of action `name` on the case page, fill it, submit it, see it done."""
-    box = page.locator(f"#thao-tac-{name}")
-    if box.get_attribute("open") is None:
-        box.locator("summary").click()
-    if fill is not None:
-        fill(box)
-    box.locator("form").get_by_role("button", name=label, exact=True).click()
-    done = "Đã lưu dự thảo trả lời." if name == "draft_answer" else f"Đã thực hiện “{label}”."
-    expect_()(page.get_by_role("status")).to_have_text(done)
-
-
-def case_status(page):
-    """The status shown under the case's title."""
-    return page.locator(".case-code .status")
-
-
-def timeline_entry(page, what: str):
-    """The entries of the case's timeline that read `what`."""
-    return page.locator("ol.timeline > li").filter(
-        has=page.locator(".timeline-head strong", has_text=what)
-    )
 
 
 def submit_case(page, app) -> str:
@@ -166,11 +112,6 @@ def submit_case(page, app) -> str:
     acknowledgement = bot_bubble(page, "Mã PAKN:")
     expect(acknowledgement).to_contain_text(re.compile(r"Mã PAKN: PAKN\.\d{8}\.\d{4}"))
     return re.search(r"PAKN\.\d{8}\.\d{4}", acknowledgement.inner_text()).group(0)
-
-
-def screenshot_dir(tmp_path: Path) -> Path:
-    """Where the handbook's screenshots go: the docs when asked to, else the test's own folder."""
-    return SCREENSHOTS if os.environ.get("SAVE_SCREENSHOTS") == "1" else tmp_path
 
 
 def test_a_case_from_the_citizens_chat_to_the_leaders_approved_answer(served, new_page, tmp_path):
@@ -270,7 +211,6 @@ def test_a_case_from_the_citizens_chat_to_the_leaders_approved_answer(served, ne
     expect(leader.locator("#tin-nhan table.delivery")).to_contain_text(f"Kết quả trả lời {code}")
 
     folder = screenshot_dir(tmp_path)
-    folder.mkdir(parents=True, exist_ok=True)
     leader.screenshot(path=str(folder / "console-case.png"), full_page=True)
     answer_bubble.scroll_into_view_if_needed()
     citizen.screenshot(path=str(folder / "simulator-answer.png"))

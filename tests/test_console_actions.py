@@ -22,7 +22,15 @@ from models import (
     Unit,
 )
 from tests import console_helpers
-from tests.console_helpers import action_forms, action_url, csrf_from, login, page, post_action
+from tests.console_helpers import (
+    action_forms,
+    action_url,
+    csrf_from,
+    login,
+    logout,
+    page,
+    post_action,
+)
 
 clock = console_helpers.clock
 demo = console_helpers.demo
@@ -58,7 +66,35 @@ def test_coordinator_on_a_received_case_sees_the_intake_actions(client, make_cas
 
     forms = action_forms(page(client, f"/admin/cases/{code}"))
 
-    assert forms == {"reject", "transfer", "handle_own", "escalate", "merge", "comment"}
+    assert forms == {
+        "reject",
+        "transfer",
+        "handle_own",
+        "escalate",
+        "merge",
+        "comment",
+        "mark_urgent",
+    }
+
+
+def test_the_field_suggested_unit_is_offered_preselected_and_can_be_confirmed(
+    client, make_case, demo
+):
+    """The usual transfer confirms the unit the field suggested: it must be offered."""
+    code = make_case(status=S.RECEIVED, unit="SXD")
+    login(client, "coordinator")
+    html = page(client, f"/admin/cases/{code}")
+    sxd = unit_id(demo, "SXD")
+
+    assert f'<option value="{sxd}" selected>Sở Xây dựng (đề xuất theo lĩnh vực)</option>' in html
+    response = post_action(client, code, "transfer", {"unit_id": str(sxd)})
+
+    assert response.status_code == 302
+    status, _, _ = state_of(demo, code)
+    assert status is S.TRANSFERRED
+    logout(client)
+    login(client, "handler")  # Sở Xây dựng's handler can now take it up
+    assert "accept" in action_forms(page(client, f"/admin/cases/{code}"))
 
 
 def test_handler_on_a_transferred_case_of_their_unit(client, make_case):
@@ -83,6 +119,7 @@ def test_leader_on_a_drafted_answer(client, make_case):
         "extend",
         "progress",
         "comment",
+        "mark_urgent",
     }
     assert "Dự thảo trả lời" in html and ANSWER in html
 

@@ -404,6 +404,20 @@ def test_reset_password_shows_a_new_one_once(client, admin, demo, caplog):
     assert login(client, "handler", password=new_password).status_code == 302
 
 
+def test_a_password_reset_ends_the_accounts_open_sessions(app, client, admin, demo):
+    """A stolen or forgotten session cookie stops working once an administrator resets it."""
+    member = demo.scalars(select(Staff).where(Staff.username == "canbo.sxd")).one()
+    handler = app.test_client()
+    assert login(handler, "handler").status_code == 302
+    assert handler.get("/admin/").status_code == 200
+
+    post(admin, f"/admin/staff/{member.id}/password", {})
+
+    response = handler.get("/admin/")
+    assert response.status_code == 302 and "/admin/login" in response.headers["Location"]
+    assert admin.get("/admin/").status_code == 200  # other accounts' sessions are untouched
+
+
 def test_unknown_staff_is_404(admin):
     assert admin.get("/admin/staff/99999").status_code == 404
 

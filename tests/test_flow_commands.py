@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 
 from bot import texts
 from bot.conversation import HISTORY, IDLE, RESUME, SUSPENDED
-from bot.flows import submit
+from bot.flows import menu, submit
 from bot.zalo import messages
 from cases.clock import format_datetime
 from cases.demo import seed_reference_data
@@ -61,7 +61,26 @@ MENU_TEXT = "\n".join(
         texts.HOW_TO_CHOOSE,
     ]
 )
-GUIDE_TEXT = texts.GUIDE.format(answer_days=20, hotline=HOTLINE)
+# The guide's index: topics 1–3, then 4–6 (Zalo shows at most five buttons on a message).
+GUIDE_INDEX = [
+    "\n".join(
+        [
+            texts.GUIDE_INDEX,
+            f"1. {texts.GUIDE_TOPIC_SCOPE}",
+            f"2. {texts.GUIDE_TOPIC_SUBMIT}",
+            f"3. {texts.GUIDE_TOPIC_LOOKUP}",
+        ]
+    ),
+    "\n".join(
+        [
+            texts.GUIDE_INDEX_MORE,
+            f"4. {texts.GUIDE_TOPIC_DEADLINE}",
+            f"5. {texts.GUIDE_TOPIC_CHANNELS}",
+            f"6. {texts.GUIDE_TOPIC_PRIVACY}",
+            texts.GUIDE_HOW_TO_CHOOSE,
+        ]
+    ),
+]
 
 
 class Chat:
@@ -216,14 +235,14 @@ def test_menu_lookup_by_button_number_or_words(chat, choice):
     "choice", ["#menu:guide", "3", "huong dan", "Hướng dẫn", "HUONG DAN SU DUNG"]
 )
 def test_menu_guide_by_button_number_or_words(chat, choice):
-    assert chat.say(choice) == [GUIDE_TEXT, MENU_TEXT]
-    assert chat.state == IDLE
+    assert chat.say(choice) == GUIDE_INDEX
+    assert chat.state == menu.GUIDE
 
 
-def test_guide_names_the_commands_deadline_and_hotline():
-    assert '"menu"' in GUIDE_TEXT and '"quay lại"' in GUIDE_TEXT
-    assert '"hủy"' in GUIDE_TEXT and '"trợ giúp"' in GUIDE_TEXT
-    assert "20 ngày" in GUIDE_TEXT and HOTLINE in GUIDE_TEXT
+def test_guide_names_the_commands():
+    # The guide's topics themselves are tested in tests/test_guide.py.
+    assert '"menu"' in texts.GUIDE_SUBMIT and '"quay lại"' in texts.GUIDE_SUBMIT
+    assert '"hủy"' in texts.GUIDE_SUBMIT and '"trợ giúp"' in texts.GUIDE_SUBMIT
 
 
 def test_unknown_text_outside_a_flow_thanks_and_shows_the_menu(chat):
@@ -297,8 +316,8 @@ def test_help_works_at_every_step(chat, step):
 
 @pytest.mark.parametrize("command", ["Trợ giúp", "tro giup", "TRO GIUP"])
 def test_help_outside_a_flow_shows_the_guide(chat, command):
-    assert chat.say(command) == [GUIDE_TEXT, MENU_TEXT]
-    assert chat.state == IDLE
+    assert chat.say(command) == GUIDE_INDEX
+    assert chat.state == menu.GUIDE
 
 
 # --- quay lại -----------------------------------------------------------------------------------

@@ -68,3 +68,19 @@ def test_the_open_cases_partial_index_lists_exactly_the_open_statuses():
     )
     where = str(index.dialect_options["postgresql"]["where"])
     assert set(re.findall(r"'(\w+)'", where)) == {s.value for s in OPEN_STATUSES}
+
+
+def test_the_closed_cases_partial_index_lists_exactly_the_closed_statuses():
+    """The retention job's index must match `CLOSED_STATUSES`, or PostgreSQL ignores it."""
+    import re
+
+    from models import CLOSED_STATUSES
+
+    index = next(
+        i
+        for i in Base.metadata.tables["pakn_case"].indexes
+        if i.name == "ix_pakn_case_closed_updated"
+    )
+    for dialect in ("postgresql", "sqlite"):
+        where = str(index.dialect_options[dialect]["where"])
+        assert set(re.findall(r"'(\w+)'", where)) == {s.value for s in CLOSED_STATUSES}

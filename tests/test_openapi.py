@@ -183,6 +183,8 @@ def test_every_documented_answer_is_produced_and_matches_the_document(api, world
         ("resume", "canbo.sxd", {}),
         ("progress", "canbo.sxd", {"note": "Đã kiểm tra hiện trường."}),
         ("comment", "lanhdao.sxd", {"note": "Khẩn trương"}),
+        ("mark_urgent", "lanhdao.sxd", {"note": "Công trình có nguy cơ đổ sập"}),
+        ("unmark_urgent", "dieuphoi", {"note": "Đã chằng chống tạm thời"}),
         ("draft_answer", "canbo.sxd", {"answer": "Dự thảo trả lời đủ hai mươi ký tự."}),
         ("return_answer", "lanhdao.sxd", {"note": "Bổ sung căn cứ"}),
         ("draft_answer", "canbo.sxd", {"answer": "Trả lời: đã yêu cầu tháo dỡ công trình."}),

@@ -46,6 +46,7 @@ from models import (
     CaseKind,
     CaseStatus,
     DeadlinePolicy,
+    Faq,
     Field,
     ResponseTemplate,
     Staff,
@@ -89,6 +90,7 @@ PROBED_TABLES = {
     "tokens": ZaloToken,
     "policies": DeadlinePolicy,
     "calendar": CalendarException,
+    "faqs": Faq,
 }
 # Calendar exceptions go on working days far from any case's deadline.
 FIRST_WORKDAY = date(2041, 3, 4)
@@ -186,6 +188,8 @@ class World:
             row = Field(code=f"LV-{number}", name=f"Lĩnh vực tạm {number}")
         elif kind == "template":
             row = ResponseTemplate(action="progress", title=f"Mẫu tạm {number}", body="Nội dung.")
+        elif kind == "faq":
+            row = Faq(question=f"Câu hỏi tạm {number}?", answer="Trả lời.", keywords="lệ phí")
         elif kind == "field_policy":
             field_id = self.fresh("field")
             self.add(DeadlinePolicy(field_id=field_id, answer_days=15))
@@ -355,7 +359,7 @@ def prepare(world: World, cell: Cell) -> Prepared:
         elif kind == "foreign_attachment":
             foreign = world.case(actor.other_unit or "STNMT", CaseStatus.PROCESSING)
             value = world.attachment(foreign).id
-        elif kind in ("unit", "staff", "field", "template", "field_policy", "calendar_day"):
+        elif kind in ("unit", "staff", "field", "template", "field_policy", "calendar_day", "faq"):
             value = world.fresh(kind)
         else:
             value = kind

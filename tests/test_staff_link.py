@@ -137,3 +137,24 @@ def test_text_that_is_not_exactly_a_code_goes_to_the_conversation(session, staff
     assert replies[0] == texts.UNKNOWN_OUTSIDE_FLOW
     citizen = session.scalars(select(Citizen).where(Citizen.zalo_user_id == STAFF_USER)).one()
     assert staff_row(session).zalo_citizen_id != citizen.id
+
+
+def test_five_wrong_codes_lock_the_sender_out_for_an_hour(app, session, staff_chat):
+    """Guessing is bounded: after 5 wrong codes even the right one is refused, for an hour."""
+    code = issue(app)
+    wrong = [f"CB-{n:06d}" for n in range(7) if f"CB-{n:06d}" != code][:5]
+    for guess in wrong:
+        assert staff_chat.say(guess) == [texts.STAFF_LINK_INVALID]
+
+    assert staff_chat.say(code) == [texts.STAFF_LINK_LOCKED]
+    assert staff_row(session).zalo_citizen_id is None
+    assert staff_row(session).link_code == code  # not used up by the refused attempt
+
+
+def test_four_wrong_codes_still_allow_the_right_one(app, session, staff_chat):
+    code = issue(app)
+    wrong = [f"CB-{n:06d}" for n in range(6) if f"CB-{n:06d}" != code][:4]
+    for guess in wrong:
+        staff_chat.say(guess)
+
+    assert staff_chat.say(code) == [texts.STAFF_LINKED.format(name="Lê Văn Hùng")]

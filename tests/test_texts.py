@@ -76,6 +76,13 @@ def test_placeholders_are_known_names():
         "lng",
         "dropped",
         "name",
+        # the guide
+        "url",
+        "portal",
+        "period",
+        "classify_days",
+        "retention",
+        "retention_days",
     }
     for name, value in constants().items():
         fields = {f for _, f, _, _ in string.Formatter().parse(value) if f is not None}

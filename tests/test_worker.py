@@ -27,6 +27,9 @@ def test_scheduler_has_stable_job_ids_and_single_instances(app):
         "deadline-digest",
         "late-progress",
         "satisfaction-survey",
+        "period-report",
+        "undelivered-recount",
+        "personal-data-retention",
     }
     assert all(job.max_instances == 1 and job.coalesce for job in jobs.values())
 

@@ -397,3 +397,11 @@ def test_allowed_actions_lists_only_what_this_user_may_do_now(world):
 
     def names(who):
         return {a.name for a in workflow.allowed_actions(session, world["staff"][who], case)}
+
+    intake = {"reject", "transfer", "handle_own", "escalate", "merge", "comment", "mark_urgent"}
+    assert names("dieuphoi") == intake
+    assert names("canbo.sxd") == {"comment"}  # not yet sent to Sở Xây dựng: only a comment
+    act(world, "dieuphoi", "transfer", unit_id=unit_id(world, "SXD"))
+    assert "accept" in names("canbo.sxd") and "transfer" not in names("canbo.sxd")
+    assert names("canbo.gt") == set()  # another unit's handler
+    assert "transfer" not in names("dieuphoi")

@@ -5,9 +5,9 @@ and the satisfaction survey.
 step to their handlers; the engine in `bot.conversation` runs them.
 """
 
-from bot.flows import lookup, menu, submit, survey
+from bot.flows import lookup, menu, privacy, submit, survey
 
-STEPS = {**menu.STEPS, **lookup.STEPS, **submit.STEPS, **survey.STEPS}
-ANYWHERE = {**survey.ANYWHERE}
+STEPS = {**menu.STEPS, **lookup.STEPS, **submit.STEPS, **survey.STEPS, **privacy.STEPS}
+ANYWHERE = {**survey.ANYWHERE, **privacy.ANYWHERE}
 
 __all__ = ["ANYWHERE", "STEPS"]

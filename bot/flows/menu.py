@@ -1,8 +1,19 @@
-"""The main menu (idle), the guide, resuming a put-aside draft, and adding to an open case."""
+"""The main menu (idle), the guide, FAQ answers, resuming a put-aside draft, adding to an open case.
+
+What a citizen types outside a flow is read in this order: a main-menu choice (button, number or
+words) or a guide topic (button or name); a case code; a shared contact card; then, when the
+agency is waiting for this citizen's information, the text is that information; then a short
+question matching an FAQ entry gets its answer and the menu; then, with an open case, "add to
+it or start a new PAKN?"; else thanks and the menu. FAQ matching never runs inside a flow, and
+comes after the awaiting case because the agency asked for that answer; it comes before the open
+case offer because a matching text is a short question (narratives never match, see `bot.faq`).
+"""
 
 from __future__ import annotations
 
-from bot import texts
+import logging
+
+from bot import faq, texts
 from bot.conversation import (
     IDLE,
     RESUME,
@@ -17,10 +28,12 @@ from bot.conversation import (
     choose,
     resume,
 )
-from bot.flows import lookup
+from bot.flows import guide, lookup
 from bot.incoming import find_case_code
 from cases import intake, workflow
-from models import Case, CaseStatus
+from models import Case, CaseStatus, Faq
+
+log = logging.getLogger(__name__)
 
 MENU_OPTIONS = (
     Option(
@@ -44,6 +57,7 @@ RESUME_OPTIONS = (
     ),
 )
 ADD_INFO = "add_info"
+GUIDE = "guide"
 ADD_OR_NEW = "add_or_new"
 FIRST_SUBMIT_STEP = "submit_scope"
 
@@ -60,8 +74,27 @@ def welcome(ctx: Context) -> None:
 
 
 def show_guide(ctx: Context) -> None:
-    """Explain how to submit and look up, then show the menu."""
-    ctx.say(texts.GUIDE.format(answer_days=ctx.settings.answer_days, hotline=ctx.settings.hotline))
+    """Show the guide's list of topics."""
+    guide.show_index(ctx)
+
+
+def handle_guide(ctx: Context, incoming: Incoming) -> Outcome:
+    """Read a topic by number (the index's), else read the text as the main menu would."""
+    # Long after the guide was shown, a number no longer refers to its list.
+    recent = ctx.conversation.updated_at >= ctx.now - ctx.settings.draft_ttl
+    if recent and incoming.kind == "text" and incoming.payload is None and incoming.norm.isdigit():
+        topic = guide.chosen_topic(incoming, by_number=True)
+        if topic is None:
+            return Invalid(texts.INVALID_CHOICE)
+        guide.show_topic(ctx, topic)
+        return None
+    return handle_idle(ctx, incoming) or Goto(IDLE, quiet=True)
+
+
+def answer_faq(ctx: Context, entry: Faq) -> None:
+    """Send an FAQ entry's question and answer, then the menu."""
+    log.info("faq answered: faq_id=%s citizen_id=%s", entry.id, ctx.citizen.id)
+    ctx.say(f"{entry.question}\n{entry.answer}")
     show_menu(ctx)
 
 
@@ -81,7 +114,13 @@ def handle_idle(ctx: Context, incoming: Incoming) -> Outcome:
         if option.key == "lookup":
             return lookup.show_list(ctx)
         show_guide(ctx)
-        return None
+        return Goto(GUIDE, quiet=True)
+    if incoming.payload == (guide.PREFIX, guide.MAIN_MENU_KEY):
+        return IDLE
+    topic = guide.chosen_topic(incoming, by_number=False)
+    if topic is not None:
+        guide.show_topic(ctx, topic)
+        return Goto(GUIDE, quiet=True)
     code = find_case_code(incoming.text) if incoming.kind == "text" else None
     if code is not None:
         lookup.show_case(ctx, code)
@@ -98,6 +137,10 @@ def handle_idle(ctx: Context, incoming: Incoming) -> Outcome:
         workflow.citizen_replied(ctx.session, awaiting, ctx.now)
         ctx.draft["add_case_id"] = awaiting.id
         return Goto(ADD_INFO, quiet=True)
+    entry = faq.find(ctx.session, incoming.text) if _is_typed(incoming) else None
+    if entry is not None:
+        answer_faq(ctx, entry)
+        return None
     if open_cases and incoming.kind in ("text", "media"):
         ctx.draft["pending"] = {
             "case_id": open_cases[0].id,
@@ -108,6 +151,10 @@ def handle_idle(ctx: Context, incoming: Incoming) -> Outcome:
     ctx.say(texts.UNKNOWN_OUTSIDE_FLOW)
     show_menu(ctx)
     return None
+
+
+def _is_typed(incoming: Incoming) -> bool:
+    return incoming.kind == "text" and incoming.payload is None
 
 
 def prompt_resume(ctx: Context) -> None:
@@ -207,5 +254,6 @@ STEPS = {
         Step(RESUME, prompt_resume, handle_resume, in_flow=False),
         Step(ADD_OR_NEW, prompt_add_or_new, handle_add_or_new, in_flow=False),
         Step(ADD_INFO, prompt_add_info, handle_add_info, in_flow=False),
+        Step(GUIDE, show_guide, handle_guide, in_flow=False),
     )
 }

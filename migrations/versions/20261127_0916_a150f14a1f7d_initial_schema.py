@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 0a8cdef4217a
+Revision ID: a150f14a1f7d
 Revises:
-Create Date: 2026-11-27 07:13:06.455706
+Create Date: 2026-11-27 09:16:48.867188
 """
 
 from collections.abc import Sequence
@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql
 
 import models.base
 
-revision: str = "0a8cdef4217a"
+revision: str = "a150f14a1f7d"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -242,6 +242,17 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("unit_id", "status", name=op.f("pk_case_count")),
     )
     op.create_table(
+        "case_count_day",
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("unit_id", sa.Integer(), nullable=False),
+        sa.Column("status", sa.String(length=32), nullable=False),
+        sa.Column("n", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["unit_id"], ["unit.id"], name=op.f("fk_case_count_day_unit_id_unit")
+        ),
+        sa.PrimaryKeyConstraint("day", "unit_id", "status", name=op.f("pk_case_count_day")),
+    )
+    op.create_table(
         "conversation",
         sa.Column("citizen_id", sa.Integer(), nullable=False),
         sa.Column("state", sa.String(length=40), nullable=False),
@@ -270,6 +281,40 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_field")),
         sa.UniqueConstraint("code", name=op.f("uq_field_code")),
     )
+    op.create_table(
+        "personal_data_erasure",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("at", models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column(
+            "trigger",
+            sa.Enum(
+                "chat_request",
+                "user_withdraw",
+                "retention",
+                name="erasuretrigger",
+                native_enum=False,
+                length=32,
+            ),
+            nullable=False,
+        ),
+        sa.Column("actor", sa.String(length=100), nullable=False),
+        sa.Column("citizen_id", sa.Integer(), nullable=True),
+        sa.Column(
+            "counts",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.ForeignKeyConstraint(
+            ["citizen_id"], ["citizen.id"], name=op.f("fk_personal_data_erasure_citizen_id_citizen")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_personal_data_erasure")),
+    )
+    with op.batch_alter_table("personal_data_erasure", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_personal_data_erasure_at"), ["at"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_personal_data_erasure_citizen_id"), ["citizen_id"], unique=False
+        )
+
     op.create_table(
         "staff",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -359,6 +404,46 @@ def upgrade() -> None:
         sa.UniqueConstraint("field_id", name=op.f("uq_deadline_policy_field_id")),
     )
     op.create_table(
+        "faq",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("question", sa.String(length=200), nullable=False),
+        sa.Column("answer", sa.Text(), nullable=False),
+        sa.Column("keywords", sa.String(length=500), nullable=False),
+        sa.Column("active", sa.Boolean(), nullable=False),
+        sa.Column("sort_order", sa.Integer(), nullable=False),
+        sa.Column("created_at", models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_by_id", sa.Integer(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["updated_by_id"], ["staff.id"], name=op.f("fk_faq_updated_by_id_staff")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_faq")),
+    )
+    op.create_table(
+        "generated_report",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("period_kind", sa.String(length=10), nullable=False),
+        sa.Column("period_start", sa.Date(), nullable=False),
+        sa.Column("period_end", sa.Date(), nullable=False),
+        sa.Column("dedup_key", sa.String(length=60), nullable=True),
+        sa.Column("file_path", sa.String(length=500), nullable=False),
+        sa.Column("file_name", sa.String(length=200), nullable=False),
+        sa.Column("generated_at", models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("generated_by_id", sa.Integer(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["generated_by_id"],
+            ["staff.id"],
+            name=op.f("fk_generated_report_generated_by_id_staff"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_generated_report")),
+        sa.UniqueConstraint("dedup_key", name=op.f("uq_generated_report_dedup_key")),
+    )
+    with op.batch_alter_table("generated_report", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_generated_report_generated_at"), ["generated_at"], unique=False
+        )
+
+    op.create_table(
         "pakn_case",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("code", sa.String(length=20), nullable=False),
@@ -418,6 +503,7 @@ def upgrade() -> None:
         sa.Column("paused_days", sa.Integer(), nullable=False),
         sa.Column("extended_days", sa.Integer(), nullable=False),
         sa.Column("last_progress_at", models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("undelivered_since", models.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("public_title", sa.String(length=200), nullable=True),
         sa.Column("public_content", sa.Text(), nullable=True),
         sa.Column("public_answer", sa.Text(), nullable=True),
@@ -463,7 +549,21 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_pakn_case_answer_due_on"), ["answer_due_on"], unique=False
         )
+        batch_op.create_index(
+            "ix_pakn_case_answered",
+            ["answered_at"],
+            unique=False,
+            postgresql_where=sa.text("answered_at IS NOT NULL"),
+            sqlite_where=sa.text("answered_at IS NOT NULL"),
+        )
         batch_op.create_index(batch_op.f("ix_pakn_case_citizen_id"), ["citizen_id"], unique=False)
+        batch_op.create_index(
+            "ix_pakn_case_closed_updated",
+            ["updated_at", "id"],
+            unique=False,
+            postgresql_where=sa.text("status IN ('rejected', 'answered', 'published', 'merged')"),
+            sqlite_where=sa.text("status IN ('rejected', 'answered', 'published', 'merged')"),
+        )
         batch_op.create_index(
             "ix_pakn_case_field_status", ["field_id", "unit_id", "status"], unique=False
         )
@@ -475,15 +575,55 @@ def upgrade() -> None:
                 "paused_at IS NULL AND status IN ('received', 'transferred', 'processing', 'awaiting_info', 'answer_drafted', 'answer_approved', 'escalated')"
             ),
         )
-        batch_op.create_index("ix_pakn_case_received", ["received_at", "id"], unique=False)
+        batch_op.create_index(
+            "ix_pakn_case_received",
+            ["received_at", "id"],
+            unique=False,
+            postgresql_include=["status"],
+        )
         batch_op.create_index(
             "ix_pakn_case_status_received", ["status", "received_at", "id"], unique=False
         )
         batch_op.create_index(
-            "ix_pakn_case_unit_received", ["unit_id", "received_at", "id"], unique=False
+            "ix_pakn_case_undelivered",
+            ["received_at", "id"],
+            unique=False,
+            postgresql_include=["status", "unit_id"],
+            postgresql_where=sa.text("undelivered_since IS NOT NULL"),
+            sqlite_where=sa.text("undelivered_since IS NOT NULL"),
+        )
+        batch_op.create_index(
+            "ix_pakn_case_unit_received",
+            ["unit_id", "received_at", "id"],
+            unique=False,
+            postgresql_include=["status"],
         )
         batch_op.create_index("ix_pakn_case_unit_status", ["unit_id", "status"], unique=False)
+        batch_op.create_index(
+            "ix_pakn_case_urgent_due",
+            ["urgent_due_at"],
+            unique=False,
+            postgresql_where=sa.text("urgent"),
+            sqlite_where=sa.text("urgent"),
+        )
 
+    op.create_table(
+        "report_note",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("period_kind", sa.String(length=10), nullable=False),
+        sa.Column("period_start", sa.Date(), nullable=False),
+        sa.Column("period_end", sa.Date(), nullable=False),
+        sa.Column("text", sa.Text(), nullable=False),
+        sa.Column("updated_by_id", sa.Integer(), nullable=True),
+        sa.Column("updated_at", models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["updated_by_id"], ["staff.id"], name=op.f("fk_report_note_updated_by_id_staff")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_report_note")),
+        sa.UniqueConstraint(
+            "period_kind", "period_start", "period_end", name=op.f("uq_report_note_period_kind")
+        ),
+    )
     op.create_table(
         "response_template",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -531,7 +671,13 @@ def upgrade() -> None:
         sa.Column(
             "state",
             sa.Enum(
-                "pending", "stored", "failed", name="attachmentstate", native_enum=False, length=32
+                "pending",
+                "stored",
+                "failed",
+                "removed",
+                name="attachmentstate",
+                native_enum=False,
+                length=32,
             ),
             nullable=False,
         ),
@@ -570,6 +716,25 @@ def upgrade() -> None:
     with op.batch_alter_table("case_event", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_case_event_case_id"), ["case_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_case_event_staff_id"), ["staff_id"], unique=False)
+
+    op.create_table(
+        "contact_access",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("at", models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("staff_id", sa.Integer(), nullable=False),
+        sa.Column("case_id", sa.Integer(), nullable=False),
+        sa.Column("place", sa.String(length=40), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["case_id"], ["pakn_case.id"], name=op.f("fk_contact_access_case_id_pakn_case")
+        ),
+        sa.ForeignKeyConstraint(
+            ["staff_id"], ["staff.id"], name=op.f("fk_contact_access_staff_id_staff")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_contact_access")),
+    )
+    with op.batch_alter_table("contact_access", schema=None) as batch_op:
+        batch_op.create_index("ix_contact_access_case_at", ["case_id", "at"], unique=False)
+        batch_op.create_index(batch_op.f("ix_contact_access_staff_id"), ["staff_id"], unique=False)
 
     op.create_table(
         "outbox_message",
@@ -677,6 +842,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_outbox_message_case_id"))
 
     op.drop_table("outbox_message")
+    with op.batch_alter_table("contact_access", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_contact_access_staff_id"))
+        batch_op.drop_index("ix_contact_access_case_at")
+
+    op.drop_table("contact_access")
     with op.batch_alter_table("case_event", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_case_event_staff_id"))
         batch_op.drop_index(batch_op.f("ix_case_event_case_id"))
@@ -695,11 +865,23 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_response_template_action"))
 
     op.drop_table("response_template")
+    op.drop_table("report_note")
     with op.batch_alter_table("pakn_case", schema=None) as batch_op:
+        batch_op.drop_index(
+            "ix_pakn_case_urgent_due",
+            postgresql_where=sa.text("urgent"),
+            sqlite_where=sa.text("urgent"),
+        )
         batch_op.drop_index("ix_pakn_case_unit_status")
-        batch_op.drop_index("ix_pakn_case_unit_received")
+        batch_op.drop_index("ix_pakn_case_unit_received", postgresql_include=["status"])
+        batch_op.drop_index(
+            "ix_pakn_case_undelivered",
+            postgresql_include=["status", "unit_id"],
+            postgresql_where=sa.text("undelivered_since IS NOT NULL"),
+            sqlite_where=sa.text("undelivered_since IS NOT NULL"),
+        )
         batch_op.drop_index("ix_pakn_case_status_received")
-        batch_op.drop_index("ix_pakn_case_received")
+        batch_op.drop_index("ix_pakn_case_received", postgresql_include=["status"])
         batch_op.drop_index(
             "ix_pakn_case_open_due",
             postgresql_where=sa.text(
@@ -707,10 +889,25 @@ def downgrade() -> None:
             ),
         )
         batch_op.drop_index("ix_pakn_case_field_status")
+        batch_op.drop_index(
+            "ix_pakn_case_closed_updated",
+            postgresql_where=sa.text("status IN ('rejected', 'answered', 'published', 'merged')"),
+            sqlite_where=sa.text("status IN ('rejected', 'answered', 'published', 'merged')"),
+        )
         batch_op.drop_index(batch_op.f("ix_pakn_case_citizen_id"))
+        batch_op.drop_index(
+            "ix_pakn_case_answered",
+            postgresql_where=sa.text("answered_at IS NOT NULL"),
+            sqlite_where=sa.text("answered_at IS NOT NULL"),
+        )
         batch_op.drop_index(batch_op.f("ix_pakn_case_answer_due_on"))
 
     op.drop_table("pakn_case")
+    with op.batch_alter_table("generated_report", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_generated_report_generated_at"))
+
+    op.drop_table("generated_report")
+    op.drop_table("faq")
     op.drop_table("deadline_policy")
     with op.batch_alter_table("api_token", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_api_token_staff_id"))
@@ -725,8 +922,14 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_staff_unit_id"))
 
     op.drop_table("staff")
+    with op.batch_alter_table("personal_data_erasure", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_personal_data_erasure_citizen_id"))
+        batch_op.drop_index(batch_op.f("ix_personal_data_erasure_at"))
+
+    op.drop_table("personal_data_erasure")
     op.drop_table("field")
     op.drop_table("conversation")
+    op.drop_table("case_count_day")
     op.drop_table("case_count")
     op.drop_table("zalo_token")
     op.drop_table("worker_heartbeat")
