@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from models import RateBucket, utcnow
+from models.db import insert_for
 
 BUCKET = "zalo"
 PAUSE_ON_LIMIT = timedelta(seconds=10)
@@ -85,11 +86,16 @@ class RateLimiter:
         self.observe(None, 0)
 
     def _row(self, session: Session, now: datetime) -> RateBucket:
-        row = session.scalars(
-            select(RateBucket).where(RateBucket.name == BUCKET).with_for_update()
-        ).first()
+        locked = select(RateBucket).where(RateBucket.name == BUCKET).with_for_update()
+        row = session.scalars(locked).first()
         if row is None:
-            row = RateBucket(name=BUCKET, tokens=1.0, per_minute=self.per_minute, updated_at=now)
-            session.add(row)
-            session.flush()
+            # Several dispatchers may use the bucket for the first time at once: create it unless
+            # another process just did (no duplicate-key crash), then lock whichever row won.
+            insert = insert_for(session)
+            session.execute(
+                insert(RateBucket)
+                .values(name=BUCKET, tokens=1.0, per_minute=self.per_minute, updated_at=now)
+                .on_conflict_do_nothing(index_elements=[RateBucket.name])
+            )
+            row = session.scalars(locked).one()
         return row

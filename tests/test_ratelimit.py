@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from bot.ratelimit import RateLimiter
 from handlers.runtime import get_runtime
 from models import utcnow
+from tests.conftest import PG_URL
 
 
 class FakeClock:
@@ -64,3 +67,39 @@ def test_zero_disables_the_limiter(app):
     for _ in range(1000):
         bucket.acquire()
     assert clock.slept == 0
+
+
+@pytest.mark.skipif(not PG_URL, reason="PostgreSQL only: SQLite's BEGIN IMMEDIATE serialises this")
+def test_first_use_by_two_processes_at_once_does_not_collide(app):
+    """Another dispatcher creates the bucket between our look-up and our insert: no crash."""
+    from sqlalchemy import event, func, select
+
+    from models import RateBucket
+
+    runtime = get_runtime(app)
+    clock = FakeClock()
+    bucket = limiter(app, clock)
+    other = limiter(app, clock)
+    raced = []
+
+    def after(conn, _cursor, statement, *_args):
+        # Right after our first look-up found nothing, the other process takes its first token.
+        if (
+            not raced
+            and statement.lstrip().upper().startswith("SELECT")
+            and "rate_bucket" in statement
+        ):
+            raced.append(True)
+            with runtime.engine.connect() as side:
+                assert side.scalar(select(func.count()).select_from(RateBucket)) == 0
+            other.try_take()
+
+    event.listen(runtime.engine, "after_cursor_execute", after)
+    try:
+        # The other process took the new bucket's one token: ours waits for the next (600/min).
+        assert bucket.try_take() == pytest.approx(0.1)
+    finally:
+        event.remove(runtime.engine, "after_cursor_execute", after)
+    assert raced
+    with runtime.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(RateBucket)) == 1
