@@ -504,15 +504,13 @@ def record_informed(
     note = " ".join(note.split())
     if len(note) < 5:
         raise InformError("Vui lòng ghi lại nội dung đã thông báo (tối thiểu 5 ký tự).")
-    event = CaseEvent(
-        case_id=case.id,
-        at=now,
-        action=INFORMED,
-        actor=f"staff:{staff.id}",
-        staff_id=staff.id,
-        note=f"Đã thông báo cho người dân ({used.label.lower()}): {note[:2000]}",
-        # Staff bookkeeping: the citizen's own timeline does not list it.
-        visible_to_citizen=False,
+    # Staff bookkeeping: the citizen's own timeline does not list it.
+    event = CaseEvent.staff_note(
+        case.id,
+        staff.id,
+        INFORMED,
+        f"Đã thông báo cho người dân ({used.label.lower()}): {note[:2000]}",
+        now,
     )
     session.add(event)
     session.flush()

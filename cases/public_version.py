@@ -130,17 +130,7 @@ def _record(
     session: Session, case: Case, staff: Staff, action: str, note: str | None, now: datetime
 ) -> None:
     case.updated_at = now  # Open311's updated_datetime: the published record changed
-    session.add(
-        CaseEvent(
-            case_id=case.id,
-            at=now,
-            action=action,
-            actor=f"staff:{staff.id}",
-            staff_id=staff.id,
-            note=note,
-            visible_to_citizen=False,
-        )
-    )
+    session.add(CaseEvent.staff_note(case.id, staff.id, action, note, now))
     session.flush()
 
 

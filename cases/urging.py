@@ -156,17 +156,7 @@ def urge_unit(
     for role in monitoring.UNIT_ROLES:
         post_notice(session, NOTICE_KIND, role, title, body, now, unit_id=unit.id)
     for case in cases:
-        session.add(
-            CaseEvent(
-                case_id=case.id,
-                at=now,
-                action=URGED_ACTION,
-                actor=f"staff:{staff.id}",
-                staff_id=staff.id,
-                note=message,
-                visible_to_citizen=False,
-            )
-        )
+        session.add(CaseEvent.staff_note(case.id, staff.id, URGED_ACTION, message, now))
     recipients = unit_staff(session, unit.id)
     urged = Urged(cases, recipients)
     text = monitoring.STAFF_MESSAGE.format(title=title, body=body)

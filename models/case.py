@@ -227,6 +227,21 @@ class CaseEvent(Base):
 
     case: Mapped[Case] = relationship(back_populates="events")
 
+    @classmethod
+    def staff_note(
+        cls, case_id: int, staff_id: int, action: str, note: str | None, at: datetime
+    ) -> CaseEvent:
+        """An internal entry a staff member wrote: no status change, not shown to the citizen."""
+        return cls(
+            case_id=case_id,
+            at=at,
+            action=action,
+            actor=f"staff:{staff_id}",
+            staff_id=staff_id,
+            note=note,
+            visible_to_citizen=False,
+        )
+
 
 class CaseDayCounter(Base):
     """The last sequence number used for case codes of one day of receipt (never reused)."""
