@@ -66,6 +66,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(public.bp)
     app.register_blueprint(poster.bp)
     app.register_blueprint(webhook.bp)
+    app.wsgi_app = webhook.WebhookFront(app, app.wsgi_app)  # type: ignore[method-assign]
     app.register_blueprint(console.bp)
     app.register_blueprint(console_cases.bp)
     app.register_blueprint(console_intake.bp)

@@ -20,6 +20,8 @@ from bot.ratelimit import RateLimiter
 from bot.zalo.client import ZaloClient
 from bot.zalo.tokens import TokenStore, fernet_for
 from models.db import make_engine, make_session_factory
+from models.direct_insert import DirectInsert
+from models.event import insert_event_statement
 
 
 @dataclass
@@ -29,6 +31,7 @@ class Runtime:
     engine: Engine
     sessions: sessionmaker[Session]
     autocommit: Engine  # the same pool; each statement commits on its own
+    event_insert: DirectInsert  # the webhook's store-and-acknowledge INSERT (same pool)
     zalo: ZaloClient
     tokens: TokenStore
     dispatcher: Dispatcher
@@ -74,6 +77,7 @@ def init_app(app: Flask) -> None:
         engine=engine,
         sessions=sessions,
         autocommit=engine.execution_options(isolation_level="AUTOCOMMIT"),
+        event_insert=DirectInsert(insert_event_statement(engine.dialect.name), engine),
         zalo=zalo,
         tokens=tokens,
         dispatcher=Dispatcher(
@@ -125,12 +129,11 @@ def _close_session(_exc: BaseException | None) -> None:
         session.close()
 
 
-def process_after_response(zalo_user_id: str | None) -> None:
+def process_after_response(app: Flask, zalo_user_id: str | None) -> None:
     """Apply the user's stored events in the background, then send the replies."""
-    runtime = get_runtime()
+    runtime = get_runtime(app)
     if runtime.executor is None:
         return  # the worker's sweep applies them
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
     runtime.executor.submit(apply_stored_events, app, zalo_user_id)
 
 

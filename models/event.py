@@ -5,8 +5,10 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Index, String, Text
+from sqlalchemy import Index, String, Text, bindparam
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.sql.dml import Insert
 
 from .base import Base, text_enum, utcnow
 
@@ -37,3 +39,31 @@ class InboundEvent(Base):
     error: Mapped[str | None] = mapped_column(Text)
     event_time: Mapped[datetime | None]
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+EVENT_COLUMNS = (
+    "dedup_key",
+    "event_name",
+    "zalo_user_id",
+    "body",
+    "status",
+    "error",
+    "event_time",
+    "received_at",
+)
+
+
+def insert_event_statement(dialect_name: str) -> Insert:
+    """INSERT ... ON CONFLICT (dedup_key) DO NOTHING RETURNING id, values bound at execution.
+
+    Built once per dialect: building and caching an ORM statement with literal values cost more
+    CPU than the database work itself (docs/performance.md, webhook ingest).
+    """
+    insert = postgresql.insert if dialect_name == "postgresql" else sqlite.insert
+    table = InboundEvent.__table__
+    return (
+        insert(table)
+        .values({name: bindparam(name) for name in EVENT_COLUMNS})
+        .on_conflict_do_nothing(index_elements=[table.c.dedup_key])
+        .returning(table.c.id)
+    )

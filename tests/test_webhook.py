@@ -32,31 +32,37 @@ def events_stored(session) -> int:
     return session.scalar(select(func.count()).select_from(InboundEvent))
 
 
-def test_get_probe_answers_200(client):
-    assert client.get("/webhook/zalo").status_code == 200
+@pytest.fixture(params=["inline", "worker"])
+def hook_client(request, make_app):
+    """A client of each webhook path: the Flask route (inline) and `WebhookFront` (deferred)."""
+    return make_app(WEBHOOK_PROCESSING=request.param).test_client()
 
 
-def test_unsigned_empty_probe_answers_200_and_stores_nothing(client, session, zalo):
-    response = client.post("/webhook/zalo", data=b"{}", content_type="application/json")
+def test_get_probe_answers_200(hook_client):
+    assert hook_client.get("/webhook/zalo").status_code == 200
+
+
+def test_unsigned_empty_probe_answers_200_and_stores_nothing(hook_client, session, zalo):
+    response = hook_client.post("/webhook/zalo", data=b"{}", content_type="application/json")
     assert response.status_code == 200
     assert events_stored(session) == 0
     assert zalo.sent == []
 
 
-def test_missing_signature_is_401(client, session, webhook):
+def test_missing_signature_is_401(hook_client, session):
     raw = json.dumps(load_fixture("user_send_text")).encode()
-    response = client.post("/webhook/zalo", data=raw, content_type="application/json")
+    response = hook_client.post("/webhook/zalo", data=raw, content_type="application/json")
     assert response.status_code == 401
     assert events_stored(session) == 0
 
 
-def test_forged_signature_is_401(client, session):
-    forger = Webhook(client, secret="not-the-oa-secret")
+def test_forged_signature_is_401(hook_client, session):
+    forger = Webhook(hook_client, secret="not-the-oa-secret")
     assert forger.post(load_fixture("user_send_text")).status_code == 401
     assert events_stored(session) == 0
 
 
-def test_tampered_body_is_401(client, session):
+def test_tampered_body_is_401(hook_client, session):
     body = load_fixture("user_send_text")
     raw = json.dumps(body).encode()
     from bot.zalo.signature import signature_header
@@ -64,19 +70,19 @@ def test_tampered_body_is_401(client, session):
     headers = signature_header(APP_ID, raw, body["timestamp"], OA_SECRET)
     tampered = raw.replace(b"Toi", b"Toi") if b"Toi" in raw else raw + b" "
     tampered = tampered.replace(b'"timestamp": "1764215400123"', b'"timestamp": "1764215400124"')
-    response = client.post(
+    response = hook_client.post(
         "/webhook/zalo", data=tampered, headers=headers, content_type="application/json"
     )
     assert response.status_code == 401
 
 
-def test_signature_without_mac_prefix_is_accepted(client, session, zalo):
+def test_signature_without_mac_prefix_is_accepted(hook_client, session, zalo):
     body = load_fixture("follow")
     raw = json.dumps(body).encode()
     from bot.zalo.signature import compute_signature
 
     header = compute_signature(APP_ID, raw, body["timestamp"], OA_SECRET)
-    response = client.post(
+    response = hook_client.post(
         "/webhook/zalo",
         data=raw,
         headers={"X-ZEvent-Signature": header},
@@ -87,22 +93,22 @@ def test_signature_without_mac_prefix_is_accepted(client, session, zalo):
 
 
 @pytest.mark.parametrize("raw", [b"{not json", b"\xff\xfe", b"", b"[1, 2]", b'"text"'])
-def test_malformed_json_is_400(client, session, raw):
-    response = client.post("/webhook/zalo", data=raw, content_type="application/json")
+def test_malformed_json_is_400(hook_client, session, raw):
+    response = hook_client.post("/webhook/zalo", data=raw, content_type="application/json")
     assert response.status_code == 400
     assert events_stored(session) == 0
 
 
-def test_signed_body_without_event_name_is_400(webhook, session):
+def test_signed_body_without_event_name_is_400(hook_client, session):
     body = load_fixture("user_send_text")
     del body["event_name"]
-    assert webhook.post(body).status_code == 400
+    assert Webhook(hook_client).post(body).status_code == 400
     assert events_stored(session) == 0
 
 
-def test_body_over_one_mebibyte_is_413(client, session):
+def test_body_over_one_mebibyte_is_413(hook_client, session):
     raw = b'{"event_name": "user_send_text", "pad": "' + b"x" * (1024 * 1024) + b'"}'
-    response = client.post("/webhook/zalo", data=raw, content_type="application/json")
+    response = hook_client.post("/webhook/zalo", data=raw, content_type="application/json")
     assert response.status_code == 413
     assert events_stored(session) == 0
 
