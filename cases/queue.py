@@ -17,11 +17,7 @@ Undelivered cases are read from their kept flag (`cases.undelivered`).
 Text search is a case-insensitive substring match on the code, title and content. PostgreSQL's
 ILIKE folds Vietnamese capitals (Đ/đ, Ư/ư...) under a UTF-8 ctype; SQLite's LIKE folds ASCII
 only, so on SQLite both sides go through `pakn_lower` (Python's str.lower), a function
-registered on every SQLite connection by `register_sqlite_functions`. On PostgreSQL a search with
-a word in it first narrows the cases with the full-text index `ix_pakn_case_search` (each word of
-the search must begin a word of the case: "đườ" finds "đường", "ường" does not), then keeps those
-whose text holds the search as a substring, so the results stay exact (docs/decisions.md). A
-search of digits (perhaps with dots: a part of a case code, "27.0005") is the substring alone.
+registered on every SQLite connection by `register_sqlite_functions`.
 """
 
 from __future__ import annotations
@@ -32,15 +28,13 @@ from dataclasses import dataclass, fields, replace
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, Select, Text, and_, cast, event, func, or_, select
-from sqlalchemy.dialects.postgresql import TSQUERY
+from sqlalchemy import ColumnElement, Engine, Select, event, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from cases.access import visible_cases_filter, visible_units
 from cases.clock import local_midnight, parse_day
 from cases.counts import counts_by_status, counts_by_status_over_days
 from models import CLOSED_STATUSES, Case, CaseStatus, Staff
-from models.case import SEARCH_CONFIG, SEARCH_DOCUMENT
 
 OPEN_FILTER = "open"
 DUE_OVERDUE = "overdue"
@@ -48,8 +42,6 @@ DUE_SOON = "soon"
 DUE_SOON_DAYS = 3
 MAX_QUERY_LENGTH = 200
 CODE_PATTERN = re.compile(r"PAKN\.\d{8}\.\d{4,}", re.IGNORECASE)
-# Could be a part of a case code ("0005", "27.0005"): digits, with perhaps dots and PAKN letters.
-CODE_PART_PATTERN = re.compile(r"[PAKN.\d]*\d[PAKN.\d]*", re.IGNORECASE)
 SQLITE_LOWER = "pakn_lower"
 OPEN_STATUSES = tuple(status for status in CaseStatus if status not in CLOSED_STATUSES)
 NEWEST_FIRST = (Case.received_at.desc(), Case.id.desc())
@@ -164,34 +156,7 @@ def search_clause(q: str, dialect: str) -> ColumnElement[bool]:
         lower = getattr(func, SQLITE_LOWER)
         return or_(*(lower(column).like(pattern, escape="\\") for column in columns))
     pattern = f"%{_escape_like(q)}%"
-    substring = or_(*(column.ilike(pattern, escape="\\") for column in columns))
-    if not has_indexed_word(q) or CODE_PART_PATTERN.fullmatch(q):
-        # Nothing the full-text index could narrow by ("%", "_"), or a part of a case code, which
-        # the index finds only from the code's beginning: the substring alone, read from every case.
-        return substring
-    # The index narrows the cases to those with every word; the substring keeps the match exact.
-    return and_(SEARCH_DOCUMENT.bool_op("@@")(prefix_query(q)), substring)
-
-
-def has_indexed_word(q: str) -> bool:
-    """Tell whether PostgreSQL's text parser finds a word in `q` (a letter or a decimal digit).
-
-    Python's \\w also counts "_" and numbers such as "²" or "½", which the parser skips: a search
-    made of those only would be an empty tsquery, which matches no case.
-    """
-    return any(char.isalpha() or char.isdecimal() for char in q)
-
-
-def prefix_query(q: str) -> ColumnElement[Any]:
-    """Return the tsquery matching cases with a word beginning with each word of `q`.
-
-    PostgreSQL's own parser splits and lowercases `q` as it did the cases (`plainto_tsquery`
-    gives `'vỉa' & 'hè'`); each quoted word then gets the prefix mark (`'vỉa':* & 'hè':*`) and
-    the text is read back as a tsquery as it stands (a cast: the words are not parsed again, which
-    would split an address such as "a.vn/b" into a phrase that no longer matches).
-    """
-    words = cast(func.plainto_tsquery(SEARCH_CONFIG, q), Text)
-    return cast(func.replace(words + " ", "' ", "':* "), TSQUERY)
+    return or_(*(column.ilike(pattern, escape="\\") for column in columns))
 
 
 def status_clause(status: str) -> ColumnElement[bool] | None:

@@ -322,10 +322,8 @@ LIST_PARAMETERS = [
     _query(
         "q",
         {"type": "string", "maxLength": MAX_QUERY_LENGTH},
-        "Text in the code, title or content, ignoring case. Each word of `q` must begin a "
-        "word of the case (`đườ` finds `đường`, `ường` does not; a date such as 12/3/2024 is "
-        "one word); digits alone, with perhaps dots (a part of a case code, `27.0005`), are "
-        "found anywhere. Not counted: `paging.total` is null, unless `q` is a whole case code.",
+        "Words in the code, title or content (case-insensitive). Not counted: "
+        "`paging.total` is null, unless `q` is a whole case code.",
     ),
     _query("page", {"type": "integer", "minimum": 1, "default": 1}, "The page, from 1."),
     _query(

@@ -7,18 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import (
-    Date,
-    ForeignKey,
-    Index,
-    Numeric,
-    String,
-    Text,
-    UniqueConstraint,
-    func,
-    literal_column,
-    text,
-)
+from sqlalchemy import Date, ForeignKey, Index, Numeric, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, text_enum, utcnow
@@ -185,22 +174,6 @@ class Case(Base):
     @property
     def is_open(self) -> bool:
         return self.status not in CLOSED_STATUSES
-
-
-# The queue's free-text search on PostgreSQL (cases/queue.py `search_clause`) finds the words of the
-# code, title and content in this GIN index, then rechecks the substring. The 'simple' configuration
-# only splits and lowercases (PostgreSQL has no Vietnamese stemmer or stop words). The index and the
-# query share this one expression: PostgreSQL uses an expression index only for the very same
-# expression, so the configuration and the separators are SQL literals, not bound parameters. (The
-# configuration is a `text()`, not a column-like literal: the Index takes its table from the first
-# column it meets in the expression.) SQLite has no such index (`ddl_if`; migrations/env.py).
-SEARCH_CONFIG = text("'simple'::regconfig")
-_SEPARATOR = literal_column("' '", Text)
-_columns = Case.__table__.c
-SEARCH_DOCUMENT = func.to_tsvector(
-    SEARCH_CONFIG, _columns.code + _SEPARATOR + _columns.title + _SEPARATOR + _columns.content
-)
-Index("ix_pakn_case_search", SEARCH_DOCUMENT, postgresql_using="gin").ddl_if(dialect="postgresql")
 
 
 class AttachmentState(enum.StrEnum):

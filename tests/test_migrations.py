@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import uuid
 
 import pytest
@@ -12,8 +11,6 @@ from sqlalchemy import create_engine, inspect, text
 from handlers.cli import alembic_config
 from models import Base
 from tests.conftest import PG_URL
-
-SEARCH_INDEX = "ix_pakn_case_search"
 
 
 @pytest.fixture
@@ -51,41 +48,6 @@ def test_migrations_match_models_and_downgrade_cleanly(fresh_url):
     assert table_names(fresh_url) == set()
     command.upgrade(cfg, "head")
     assert table_names(fresh_url) == set(Base.metadata.tables)
-
-
-def index_definition(url: str, name: str) -> str | None:
-    """PostgreSQL's own definition of the index `name` in the schema of `url` (unqualified)."""
-    engine = create_engine(url)
-    try:
-        with engine.connect() as conn:
-            definition = conn.scalar(
-                text(
-                    "SELECT pg_get_indexdef(c.oid) FROM pg_class c "
-                    "JOIN pg_namespace n ON n.oid = c.relnamespace "
-                    "WHERE c.relname = :name AND n.nspname = current_schema()"
-                ),
-                {"name": name},
-            )
-    finally:
-        engine.dispose()
-    return definition and re.sub(r" ON \S+\.", " ON ", definition)
-
-
-def test_the_search_index_is_migrated_as_the_model_makes_it(fresh_url, pg_schema_url):
-    """Autogenerate cannot compare PostgreSQL expression indexes (migrations/env.py), so compare
-    PostgreSQL's reading of the migrated index with that of the index the model creates: the
-    queue's search uses it only if the expressions are the same."""
-    command.upgrade(alembic_config(fresh_url), "head")
-    if not PG_URL:
-        engine = create_engine(fresh_url)
-        try:
-            assert SEARCH_INDEX not in {i["name"] for i in inspect(engine).get_indexes("pakn_case")}
-        finally:
-            engine.dispose()
-        return
-    migrated = index_definition(fresh_url, SEARCH_INDEX)
-    assert migrated is not None and "USING gin (to_tsvector('simple'::regconfig" in migrated
-    assert migrated == index_definition(pg_schema_url, SEARCH_INDEX)  # built by create_all
 
 
 def test_cli_db_upgrade(make_app, fresh_url):
