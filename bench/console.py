@@ -1461,7 +1461,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     if scenario.name in wanted:
                         rows.append(bench.measure(scenario, "proposed", args.seed))
                 alternatives, alternative_notes = measure_alternatives(engine, samples)
-            get_runtime(app).engine.dispose()
+            get_runtime(app).dispose()
         finally:
             engine.dispose()
     total_seconds = time.monotonic() - started

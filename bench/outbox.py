@@ -95,7 +95,7 @@ def _dispatcher(config: dict, seconds: float, ready, counts) -> None:
         if done == 0 and _remaining(runtime) == 0:
             break
     counts.put(sent)
-    runtime.engine.dispose()
+    runtime.dispose()
 
 
 def _remaining(runtime) -> int:

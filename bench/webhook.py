@@ -519,8 +519,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="offered loads in events/s, comma-separated (default 100,250,500,1000)",
     )
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per load step (1-30)")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
-    parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker")
+    parser.add_argument(
+        "--workers", type=int, default=4, help="gunicorn worker processes (4: two per core)"
+    )
+    parser.add_argument("--threads", type=int, default=2, help="gunicorn threads per worker (2)")
     parser.add_argument(
         "--connections", type=int, default=64, help="client connections in the open-loop runs"
     )

@@ -31,11 +31,16 @@ class Runtime:
     engine: Engine
     sessions: sessionmaker[Session]
     autocommit: Engine  # the same pool; each statement commits on its own
-    event_insert: DirectInsert  # the webhook's store-and-acknowledge INSERT (same pool)
+    event_insert: DirectInsert  # the webhook's store-and-acknowledge INSERT (its own pool)
     zalo: ZaloClient
     tokens: TokenStore
     dispatcher: Dispatcher
     executor: ThreadPoolExecutor | None = field(default=None)
+
+    def dispose(self) -> None:
+        """Close every pooled database connection of this runtime."""
+        self.engine.dispose()
+        self.event_insert.engine.dispose()
 
 
 def build_zalo_client(config: dict, tokens: TokenStore) -> ZaloClient:
@@ -77,7 +82,12 @@ def init_app(app: Flask) -> None:
         engine=engine,
         sessions=sessions,
         autocommit=engine.execution_options(isolation_level="AUTOCOMMIT"),
-        event_insert=DirectInsert(insert_event_statement(engine.dialect.name), engine),
+        # A pool of its own whose connections autocommit from the start: no isolation switch
+        # and reset around each event, as on a connection shared with transactions.
+        event_insert=DirectInsert(
+            insert_event_statement(engine.dialect.name),
+            make_engine(app.config["DATABASE_URL"], isolation_level="AUTOCOMMIT"),
+        ),
         zalo=zalo,
         tokens=tokens,
         dispatcher=Dispatcher(

@@ -4,9 +4,9 @@ SQLAlchemy's Core execution (the Connection wrapper, the execution context, the 
 about 0.15–0.18 ms of CPU per statement on the benchmark machine, three to four times the
 driver's own work for the webhook's single INSERT (docs/performance.md, webhook ingest). This
 compiles the statement once for the engine's dialect, converts the values with the columns' own
-bind processors (so a row stored here is exactly what the ORM would store) and runs it in
-autocommit on a connection borrowed from the engine's pool, with the dialect's own isolation
-switch and reset, as SQLAlchemy does for an `AUTOCOMMIT` connection.
+bind processors (so a row stored here is exactly what the ORM would store) and runs it on a
+connection borrowed from the engine's pool. The engine must be created with
+`isolation_level="AUTOCOMMIT"`: each statement is then its own transaction.
 
 On SQLite, writers queue for the database's single write lock in a file lock beside the database
 instead of in SQLite's busy handler: the busy handler is not woken when the lock frees but polls
@@ -31,6 +31,7 @@ class DirectInsert:
     """An INSERT … RETURNING compiled for one engine, run without Core's execution layers."""
 
     def __init__(self, statement: Insert, engine: Engine) -> None:
+        """Compile `statement` for `engine`, an engine created in AUTOCOMMIT isolation."""
         dialect = engine.dialect
         compiled = statement.compile(dialect=dialect)
         self.engine = engine
@@ -60,21 +61,15 @@ class DirectInsert:
     def scalar(self, values: Mapping[str, Any]) -> Any:
         """Run the statement in its own transaction; return the first column of the row, or None."""
         parameters = self.parameters(values)
-        dialect = self.engine.dialect
         pooled = self.engine.raw_connection()
         try:
-            dbapi_connection = pooled.driver_connection
-            dialect.set_isolation_level(dbapi_connection, "AUTOCOMMIT")
+            cursor = pooled.cursor()
             try:
-                cursor = pooled.cursor()
-                try:
-                    with self.queue:
-                        cursor.execute(self.sql, parameters)
-                        row = cursor.fetchone()
-                finally:
-                    cursor.close()
+                with self.queue:
+                    cursor.execute(self.sql, parameters)
+                    row = cursor.fetchone()
             finally:
-                dialect.reset_isolation_level(dbapi_connection)
+                cursor.close()
         except BaseException:
             # A connection that failed mid-statement may be broken: do not hand it out again.
             pooled.invalidate()

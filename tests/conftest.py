@@ -201,7 +201,7 @@ def make_app(database_url: str, tmp_path: Path, pg_schema_url: str | None):
     if apps and pg_schema_url and apps[0].config["DATABASE_URL"] == pg_schema_url:
         _truncate(apps[0])
     for app in apps:
-        get_runtime(app).engine.dispose()
+        get_runtime(app).dispose()
 
 
 @pytest.fixture

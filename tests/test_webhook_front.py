@@ -11,11 +11,9 @@ from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import func, select, text
-from sqlalchemy.orm import Session
 
 from handlers.runtime import get_runtime
 from models import EventStatus, InboundEvent
-from models.db import make_engine
 from models.direct_insert import DirectInsert, SqliteWriterQueue
 from models.event import insert_event_statement
 from tests.conftest import Webhook, load_fixture
@@ -72,13 +70,16 @@ def test_database_failure_is_a_500_that_zalo_retries_and_is_logged(worker_app, s
     assert session.scalar(select(func.count()).select_from(InboundEvent)) == 1
 
 
+def ingest_insert(app) -> DirectInsert:
+    return get_runtime(app).event_insert
+
+
 def test_direct_insert_stores_what_the_orm_reads_back(app, session):
-    engine = get_runtime(app).engine
-    insert = DirectInsert(insert_event_statement(engine.dialect.name), engine)
+    insert = ingest_insert(app)
     row_id = insert.scalar(values("k-1"))
     assert isinstance(row_id, int)
     assert insert.scalar(values("k-1", body="again")) is None  # the key collides: no second row
-    row = session.get_one(InboundEvent, row_id)
+    row = session.get_one(InboundEvent, row_id)  # another connection sees it: committed
     expected = values("k-1")
     assert row.status is EventStatus.RECEIVED and row.body == expected["body"]
     assert row.event_time == expected["event_time"]
@@ -86,22 +87,29 @@ def test_direct_insert_stores_what_the_orm_reads_back(app, session):
     assert session.scalar(select(func.count()).select_from(InboundEvent)) == 1
 
 
-def test_the_borrowed_connection_goes_back_transactional(app):
-    """After the autocommit INSERT, the same pooled connection must roll back again."""
-    url = get_runtime(app).engine.url.render_as_string(hide_password=False)
-    engine = make_engine(url, pool_size=1, max_overflow=0)
-    try:
-        insert = DirectInsert(insert_event_statement(engine.dialect.name), engine)
-        insert.scalar(values("committed"))
-        with Session(engine) as session:  # the one connection of the pool, just returned
-            session.add(InboundEvent(**values("rolled-back")))
-            session.flush()
-            session.rollback()
-        with Session(engine) as session:
-            keys = session.scalars(select(InboundEvent.dedup_key)).all()
-        assert keys == ["committed"]
-    finally:
-        engine.dispose()
+def test_the_ingest_pool_is_apart_from_the_transactional_one(app):
+    """The autocommit pool of the webhook must not leak autocommit into requests' sessions."""
+    runtime = get_runtime(app)
+    assert runtime.event_insert.engine is not runtime.engine
+    ingest_insert(app).scalar(values("committed"))
+    with runtime.sessions() as session:
+        session.add(InboundEvent(**values("rolled-back")))
+        session.flush()
+        session.rollback()
+    with runtime.sessions() as session:
+        assert session.scalars(select(InboundEvent.dedup_key)).all() == ["committed"]
+
+
+def test_a_failed_statement_discards_its_connection(app):
+    insert = ingest_insert(app)
+    with insert.engine.begin() as connection:
+        connection.execute(text("ALTER TABLE inbound_event RENAME TO inbound_event_away"))
+    with pytest.raises(Exception, match="inbound_event"):
+        insert.scalar(values("lost"))
+    assert insert.engine.pool.checkedout() == 0  # returned (invalidated), not leaked
+    with insert.engine.begin() as connection:
+        connection.execute(text("ALTER TABLE inbound_event_away RENAME TO inbound_event"))
+    assert isinstance(insert.scalar(values("stored")), int)
 
 
 def _try_lock(path: str, answer) -> None:
