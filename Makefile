@@ -34,7 +34,7 @@ run: install
 	@echo
 	$(BIN)/flask --app app worker & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
-	$(BIN)/gunicorn --workers 2 --worker-class gthread --threads 4 --header-map dangerous \
+	$(BIN)/gunicorn --workers 4 --worker-class gthread --threads 2 --header-map dangerous \
 		--bind $(HOST):$(PORT) --access-logfile - 'app:create_app()'
 
 lint: install

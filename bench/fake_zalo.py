@@ -4,10 +4,16 @@ It keeps its state in memory behind one lock: the valid token pair (refresh toke
 use, and a refresh kills the old access token), a sliding one-minute window enforcing the rate
 limit with -32, and counters of what it received. Unlike the app's sandbox it records nothing in
 a database, so it can take thousands of requests a second.
+
+Tests serve it from a thread with werkzeug's server (`FakeZalo.serve`). The benchmark runs it as
+its own process (`python -m bench.fake_zalo`) on a minimal asyncio HTTP/1.1 server instead:
+werkzeug's development server spent about a millisecond of CPU per request, on the same two cores
+as the dispatchers it was meant to measure (docs/performance.md, outbox dispatch).
 """
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import threading
@@ -72,22 +78,26 @@ class FakeZalo:
 
     def __call__(self, environ, start_response):
         request = Request(environ)
-        path = request.path
+        body = self.respond(
+            request.path, request.headers.get("access_token", ""), request.get_data()
+        )
+        return Response(json.dumps(body), content_type="application/json")(environ, start_response)
+
+    def respond(self, path: str, access_token: str, raw: bytes) -> dict[str, Any]:
+        """Answer one request to `path` as Zalo would (both servers call this)."""
         if path.endswith("/v4/oa/access_token"):
-            body = self._oauth(parse_qs(request.get_data(as_text=True)))
-        elif path.endswith("/v3.0/oa/message/cs"):
-            body = self._send(request.headers.get("access_token", ""), request.get_json())
-        elif path == "/_stats":
+            return self._oauth(parse_qs(raw.decode("utf-8")))
+        if path.endswith("/v3.0/oa/message/cs"):
+            return self._send(access_token, json.loads(raw))
+        if path == "/_stats":
             with self.state.lock:
-                body = {
+                return {
                     "sent": sum(self.state.sends.values()),
                     "duplicates": sum(n - 1 for n in self.state.sends.values() if n > 1),
                     "rate_limited": self.state.rate_limited,
                     "token_refused": self.state.token_refused,
                 }
-        else:
-            body = {"error": -201, "message": f"unknown path {path}"}
-        return Response(json.dumps(body), content_type="application/json")(environ, start_response)
+        return {"error": -201, "message": f"unknown path {path}"}
 
     def _oauth(self, form: dict[str, list[str]]) -> dict[str, Any]:
         given = (form.get("refresh_token") or [""])[0]
@@ -153,6 +163,43 @@ class FakeZalo:
             self._thread.join(timeout=5)
 
 
+async def _serve_connection(
+    fake: FakeZalo, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+) -> None:
+    """Answer the requests of one keep-alive connection (Content-Length bodies only)."""
+    try:
+        while True:
+            head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
+            target = head[0].split(" ")[1]
+            headers = {}
+            for line in head[1:]:
+                name, _, value = line.partition(":")
+                headers[name.strip().lower()] = value.strip()
+            length = int(headers.get("content-length") or 0)
+            raw = await reader.readexactly(length) if length else b""
+            path = target.split("?", 1)[0]
+            payload = json.dumps(fake.respond(path, headers.get("access_token", ""), raw)).encode()
+            writer.write(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                b"Content-Length: %d\r\n\r\n%s" % (len(payload), payload)
+            )
+            if headers.get("connection", "").lower() == "close":
+                break
+    except (asyncio.IncompleteReadError, ConnectionError):
+        pass  # the client closed the connection
+    finally:
+        writer.close()
+
+
+async def _serve(fake: FakeZalo, port: int) -> None:
+    server = await asyncio.start_server(
+        lambda reader, writer: _serve_connection(fake, reader, writer), "127.0.0.1", port
+    )
+    async with server:
+        print(f"fake Zalo listening on 127.0.0.1:{port}", flush=True)  # readiness, for callers
+        await server.serve_forever()
+
+
 def main() -> None:
     """Serve a fake Zalo on a given port until killed; GET /_stats reports what it saw."""
     import argparse
@@ -170,10 +217,7 @@ def main() -> None:
             per_minute=args.per_minute,
         )
     )
-    server = make_server(
-        "127.0.0.1", args.port, fake, threaded=True, request_handler=UnderscoreHeaderHandler
-    )
-    server.serve_forever()
+    asyncio.run(_serve(fake, args.port))
 
 
 if __name__ == "__main__":

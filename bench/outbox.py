@@ -126,7 +126,8 @@ def run(db: str, dispatchers: int, count: int, per_minute: int, seconds: float) 
             ACCESS,
             "--refresh-token",
             REFRESH,
-        ]
+        ],
+        stdout=subprocess.DEVNULL,
     )
     zalo = f"http://127.0.0.1:{port}"
     try:
