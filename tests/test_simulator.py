@@ -610,3 +610,23 @@ def test_state_shows_pending_faults_and_the_token(sim_app, sim):
     ]
     sim.post("/simulator/api/revoke-token", json={})
     assert state(sim)["token"] == {"generation": 0, "live": False}
+
+
+def test_the_simulator_runs_on_the_default_deferred_webhook(make_app):
+    """`make run` keeps `WEBHOOK_PROCESSING=background`: the event goes through `WebhookFront`,
+    is applied after the response, and the bot's welcome still reaches the sandbox."""
+    app = make_app(ZALO_APP_ID=None, WEBHOOK_PROCESSING="background")
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        forward_to_app(mock, app)
+        answer = send(app.test_client(), kind="follow").get_json()
+        get_runtime(app).executor.shutdown(wait=True)  # what runs after the response is done
+    assert answer["webhook_status"] == 200
+    with get_runtime(app).sessions() as session:
+        sent = session.scalars(
+            select(SandboxRecord).where(
+                SandboxRecord.zalo_user_id == USER,
+                SandboxRecord.endpoint.like("%message/cs"),
+            )
+        ).all()
+    texts = " ".join(json.dumps(record.body, ensure_ascii=False) for record in sent)
+    assert "Gửi phản ánh" in texts  # the welcome menu
