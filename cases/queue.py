@@ -14,10 +14,12 @@ Undelivered cases are read from their kept flag (`cases.undelivered`).
 
 `urgent` keeps the cases marked urgent whatever their status (combine it with "open").
 
-Text search is a case-insensitive substring match on the code, title and content. PostgreSQL's
-ILIKE folds Vietnamese capitals (Đ/đ, Ư/ư...) under a UTF-8 ctype; SQLite's LIKE folds ASCII
-only, so on SQLite both sides go through `pakn_lower` (Python's str.lower), a function
-registered on every SQLite connection by `register_sqlite_functions`.
+Text search is a case-insensitive substring match on the code, title and content. PostgreSQL
+tests the search, lowercased by its own `lower()` (which folds Vietnamese capitals, Đ/đ, Ư/ư...,
+under a UTF-8 ctype), against `pakn_case.search_text`, the stored lowercase of code, title and
+content. SQLite's `lower()` and LIKE fold ASCII only, so on SQLite both sides go through
+`pakn_lower` (Python's str.lower), a function registered on every SQLite connection by
+`register_sqlite_functions`.
 """
 
 from __future__ import annotations
@@ -150,13 +152,16 @@ def search_clause(q: str, dialect: str) -> ColumnElement[bool]:
     if CODE_PATTERN.fullmatch(q):
         # A whole code: one lookup in the unique index instead of a scan.
         return Case.code == q.upper()
-    columns = (Case.code, Case.title, Case.content)
     if dialect == "sqlite":
+        columns = (Case.code, Case.title, Case.content)
         pattern = f"%{_escape_like(q.lower())}%"
         lower = getattr(func, SQLITE_LOWER)
         return or_(*(lower(column).like(pattern, escape="\\") for column in columns))
-    pattern = f"%{_escape_like(q)}%"
-    return or_(*(column.ilike(pattern, escape="\\") for column in columns))
+    # PostgreSQL: a plain substring test on the stored lowercased text. `strpos(...) > 0` also
+    # hides the pattern from the planner, which would otherwise guess from a few sampled rows
+    # that a word is rare and read the whole table instead of walking the newest cases until a
+    # page is full (docs/performance.md, console queue).
+    return func.strpos(Case.search_text, func.lower(q)) > 0
 
 
 def status_clause(status: str) -> ColumnElement[bool] | None:

@@ -7,7 +7,17 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Date, ForeignKey, Index, Numeric, String, Text, UniqueConstraint, text
+from sqlalchemy import (
+    Computed,
+    Date,
+    ForeignKey,
+    Index,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, text_enum, utcnow
@@ -115,6 +125,15 @@ class Case(Base):
     unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"))
     title: Mapped[str] = mapped_column(String(200))
     content: Mapped[str] = mapped_column(Text)
+    # The staff queue's text search on PostgreSQL reads this lowercased copy with a plain
+    # substring test (cases/queue.py): ILIKE lowercased every case's text again for every case
+    # it tested. Kept by the database, so an edit or an anonymisation can never leave it stale.
+    # Never loaded by the ORM (deferred).
+    search_text: Mapped[str | None] = mapped_column(
+        Text,
+        Computed("lower(code || ' ' || title || ' ' || content)", persisted=True),
+        deferred=True,
+    )
     location_address: Mapped[str | None] = mapped_column(String(500))
     latitude: Mapped[Decimal | None] = mapped_column(Numeric(9, 6))
     longitude: Mapped[Decimal | None] = mapped_column(Numeric(9, 6))

@@ -144,3 +144,12 @@ def test_odd_searches_do_not_fail_and_find_only_their_text(demo, cases):
 def test_a_search_respects_what_the_user_may_see(demo, cases):
     assert found(demo, "rác", "canbo.sxd") == set()
     assert found(demo, "đèn", "canbo.sxd") == {cases["lamp"]}
+
+
+def test_a_search_follows_edits_and_anonymisation_at_once(demo, cases):
+    """On PostgreSQL the search reads a stored lowercase copy: the database keeps it current."""
+    lamp = demo.scalars(select(Case).where(Case.code == cases["lamp"])).one()
+    lamp.content = "Nội dung đã được ẩn theo yêu cầu của người dân."
+    demo.commit()
+    assert found(demo, "Đội Cấn") == set()
+    assert found(demo, "YÊU CẦU của") == {cases["lamp"]}

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: a150f14a1f7d
+Revision ID: fa8cc5b424bc
 Revises:
-Create Date: 2026-11-27 09:16:48.867188
+Create Date: 2026-11-27 12:27:01.041002
 """
 
 from collections.abc import Sequence
@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql
 
 import models.base
 
-revision: str = "a150f14a1f7d"
+revision: str = "fa8cc5b424bc"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -478,6 +478,12 @@ def upgrade() -> None:
         sa.Column("unit_id", sa.Integer(), nullable=False),
         sa.Column("title", sa.String(length=200), nullable=False),
         sa.Column("content", sa.Text(), nullable=False),
+        sa.Column(
+            "search_text",
+            sa.Text(),
+            sa.Computed("lower(code || ' ' || title || ' ' || content)", persisted=True),
+            nullable=True,
+        ),
         sa.Column("location_address", sa.String(length=500), nullable=True),
         sa.Column("latitude", sa.Numeric(precision=9, scale=6), nullable=True),
         sa.Column("longitude", sa.Numeric(precision=9, scale=6), nullable=True),
