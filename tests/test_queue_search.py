@@ -9,11 +9,13 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from cases.queue import QueueFilters, normalise_query, queue_page
+from handlers.runtime import get_runtime
 from models import Case, Staff
 from tests import console_helpers
+from tests.conftest import PG_URL
 
 demo = console_helpers.demo
 make_case = console_helpers.make_case
@@ -153,3 +155,19 @@ def test_a_search_follows_edits_and_anonymisation_at_once(demo, cases):
     demo.commit()
     assert found(demo, "Đội Cấn") == set()
     assert found(demo, "YÊU CẦU của") == {cases["lamp"]}
+
+
+@pytest.mark.skipif(not PG_URL, reason="a PostgreSQL planner setting")
+def test_a_text_search_plans_for_ssd_within_its_transaction_only(app, demo, cases):
+    with get_runtime(app).sessions() as session:  # transactional, as a request's session is
+
+        def cost() -> str:
+            return session.execute(text("SHOW random_page_cost")).scalar_one()
+
+        default = cost()
+        found(session, cases["lamp"])  # a whole code: one lookup, not a walk
+        assert cost() == default
+        assert found(session, "đèn") == {cases["lamp"]}
+        assert cost() == "1.1"
+        session.rollback()  # the request's transaction ends
+        assert cost() == default
