@@ -230,7 +230,7 @@ def queue_page(
     skipped rows), then only those cases are read whole — a deep page skips index entries, not
     thousands of joined rows.
     """
-    if not counts_exactly(filters) and session.get_bind().dialect.name != "sqlite":
+    if is_text_search(filters) and session.get_bind().dialect.name != "sqlite":
         _plan_search_for_ssd(session)
     ids = (
         select(Case.id)
@@ -261,9 +261,14 @@ def _plan_search_for_ssd(session: Session) -> None:
     session.execute(text("SET LOCAL random_page_cost = 1.1"))
 
 
+def is_text_search(filters: QueueFilters) -> bool:
+    """Tell whether `filters` search the text (a whole case code is a lookup, not a search)."""
+    return bool(filters.q) and not CODE_PATTERN.fullmatch(filters.q)
+
+
 def counts_exactly(filters: QueueFilters) -> bool:
     """Tell whether the queue counts its cases under `filters`: not for a free-text search."""
-    return not filters.q or bool(CODE_PATTERN.fullmatch(filters.q))
+    return not is_text_search(filters)
 
 
 def _kept_counts(

@@ -30,7 +30,6 @@ class Runtime:
 
     engine: Engine
     sessions: sessionmaker[Session]
-    autocommit: Engine  # the same pool; each statement commits on its own
     event_insert: DirectInsert  # the webhook's store-and-acknowledge INSERT (its own pool)
     zalo: ZaloClient
     tokens: TokenStore
@@ -81,7 +80,6 @@ def init_app(app: Flask) -> None:
     app.extensions["pakn"] = Runtime(
         engine=engine,
         sessions=sessions,
-        autocommit=engine.execution_options(isolation_level="AUTOCOMMIT"),
         # A pool of its own whose connections autocommit from the start: no isolation switch
         # and reset around each event, as on a connection shared with transactions.
         event_insert=DirectInsert(

@@ -15,7 +15,6 @@ from sqlalchemy import func, select, text
 from handlers.runtime import get_runtime
 from models import EventStatus, InboundEvent
 from models.direct_insert import DirectInsert, SqliteWriterQueue
-from models.event import insert_event_statement
 from tests.conftest import Webhook, load_fixture
 
 
@@ -160,8 +159,8 @@ def test_writer_queue_reopens_its_lock_after_a_fork(tmp_path):
 
 
 def test_sqlite_engines_get_a_writer_queue_and_postgresql_none(app):
-    engine = get_runtime(app).engine
-    insert = DirectInsert(insert_event_statement(engine.dialect.name), engine)
+    insert = ingest_insert(app)
+    engine = insert.engine
     if engine.dialect.name == "sqlite":
         assert isinstance(insert.queue, SqliteWriterQueue)
         assert insert.queue.path == f"{engine.url.database}-writers.lock"
